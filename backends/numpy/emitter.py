@@ -1,0 +1,603 @@
+"""The NumPy backend: print a module at the cell level (or below) as a
+standalone Python file that needs only NumPy and its weights file.
+
+The printer has one method per op (``_print_<dialect>_<op>``). Scans get a
+function each. Inside a scan, the ops that depend only on the input and on
+values from outside (the input projection W x_t, its bias) are hoisted and
+computed for all time steps at once; the rest runs per step into buffers
+allocated before the loop, so a step is a handful of NumPy calls with
+``out=``. Yielded states swap buffers instead of being copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Block, Operation, SSAValue
+
+from ...dialects import cell, nn
+from ...dialects.constants import dtype_of, numpy_from_dense
+from ...dialects.shapes import DYN, tensor_shape
+from .activations import activation_statements, float_literal
+from .source import Names, Source
+
+INT64_MAX = 2**63 - 1
+
+
+def is_matvec_weight(v: SSAValue) -> bool:
+    """A constant read only as the W of matvecs (stored transposed)."""
+    uses = [u.operation for u in v.uses]
+    return (
+        isinstance(v.owner, arith.ConstantOp)
+        and bool(uses)
+        and all(isinstance(u, cell.MatVecOp) and u.w is v for u in uses)
+    )
+
+
+class UnsupportedOpError(Exception):
+    """The module holds an op the NumPy backend cannot print."""
+
+
+@dataclass
+class Emitted:
+    source: str
+    weights: dict[str, np.ndarray]
+
+
+def _dtype_expr(t: object) -> str:
+    assert isinstance(t, TensorType)
+    return "np." + dtype_of(t.element_type).name.replace("bool", "bool_")
+
+
+def _shape_expr(shape: tuple[int, ...], dyn: list[str]) -> str:
+    """A shape tuple where symbolic dims come, in order, from ``dyn``."""
+    it = iter(dyn)
+    parts = [next(it) if d == DYN else str(d) for d in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+@dataclass
+class _Scope:
+    """How values are referenced and where results go while printing ops."""
+
+    names: Names
+    src: Source
+    # value -> expression to use when it is an operand (defaults to its name)
+    refs: dict[SSAValue, str] = field(default_factory=dict)
+    # results that are written into a preallocated buffer of that name
+    buffers: dict[SSAValue, str] = field(default_factory=dict)
+    # results that are whole sequences (hoisted out of a scan loop)
+    sequence: set[SSAValue] = field(default_factory=set)
+    # weights.npz key -> local name bound to that array
+    weight_locals: dict[str, str] = field(default_factory=dict)
+
+    def weight(self, key: str) -> str:
+        return self.weight_locals.get(key, f"w[{key!r}]")
+
+    def ref(self, v: SSAValue) -> str:
+        return self.refs.get(v, self.names[v])
+
+
+class ModelPrinter:
+    def __init__(self, module: ModuleOp):
+        funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
+        if len(funcs) != 1:
+            raise UnsupportedOpError("the module must hold exactly one func.func")
+        self.func = funcs[0]
+        self.names = Names()
+        self.weights: dict[str, np.ndarray] = {}
+        self._weight_of: dict[tuple[SSAValue, bool], str] = {}
+        self.helpers: list[Source] = []
+        self._scans = 0
+
+    # -- weights ----------------------------------------------------------
+
+    def weight(self, value: SSAValue, transposed: bool = False) -> str:
+        """Key in weights.npz of a constant (W.T for matvec weights)."""
+        key = (value, transposed)
+        if key not in self._weight_of:
+            owner = value.owner
+            assert isinstance(owner, arith.ConstantOp)
+            arr = numpy_from_dense(owner.value)  # type: ignore[arg-type]
+            if transposed:
+                arr = np.ascontiguousarray(arr.T)
+            name = f"c{len(self.weights)}"
+            self.weights[name] = arr
+            self._weight_of[key] = name
+        return self._weight_of[key]
+
+    # -- module -----------------------------------------------------------
+
+    def print(self) -> Emitted:
+        body = Source()
+        with body.indent():
+            self._print_signature_checks(body)
+            scope = _Scope(self.names, body)
+            for op in self.func.body.block.ops:
+                self.print_op(op, scope)
+        return Emitted(self._assemble(body), self.weights)
+
+    def _io(self, attrs: ArrayAttr | None, i: int, fallback: str) -> tuple[str, list[int | str]]:
+        if attrs is None:
+            return fallback, []
+        d = attrs.data[i]
+        assert isinstance(d, DictionaryAttr)
+        name = d.data.get("onnx.name")
+        dims = d.data.get("onnx.dims")
+        out_dims: list[int | str] = []
+        if isinstance(dims, ArrayAttr):
+            for x in dims.data:
+                out_dims.append(x.value.data if isinstance(x, IntegerAttr) else x.data)  # type: ignore[union-attr]
+        return (name.data if isinstance(name, StringAttr) else fallback), out_dims
+
+    def input_specs(self) -> list[tuple[str, str, list[int | str]]]:
+        specs = []
+        for i, arg in enumerate(self.func.body.block.args):
+            name, dims = self._io(self.func.arg_attrs, i, f"input{i}")
+            if not dims:
+                dims = ["?" if d == DYN else d for d in tensor_shape(arg.type)]
+            specs.append((name, _dtype_expr(arg.type), dims))
+        return specs
+
+    def output_names(self) -> list[str]:
+        n = len(self.func.function_type.outputs.data)
+        return [self._io(self.func.res_attrs, i, f"output{i}")[0] for i in range(n)]
+
+    def _print_signature_checks(self, body: Source) -> None:
+        body.line("w = _weights() if weights is None else weights")
+        body.line("dims = {}")
+        for arg, (name, dtype, dims) in zip(self.func.body.block.args, self.input_specs()):
+            body.line(
+                f"{self.names[arg]} = _input(inputs, {name!r}, {dtype}, {tuple(dims)!r}, dims)"
+            )
+
+    def _assemble(self, body: Source) -> str:
+        out = Source()
+        ins = ", ".join(f"{n} {d[3:]} {list(s)}" for n, d, s in self.input_specs())
+        outs = ", ".join(self.output_names())
+        out.lines_(
+            [
+                '"""NumPy reference model generated by ernnc. Needs only NumPy and weights.npz.',
+                "",
+                f"Inputs:  {ins}",
+                f"Outputs: {outs}",
+                "",
+                "    import model_ref; outputs = model_ref.run({'name': array, ...})",
+                "    python model_ref.py --inputs in.npz --outputs out.npz",
+                '"""',
+                "",
+                "import argparse",
+                "import os",
+                "",
+                "import numpy as np",
+                "",
+                'WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.npz")',
+                f"INPUTS = {[n for n, _, _ in self.input_specs()]!r}",
+                f"OUTPUTS = {self.output_names()!r}",
+                "_cache = {}",
+                "",
+                "",
+                "def _weights():",
+                '    if "w" not in _cache:',
+                "        with np.load(WEIGHTS) as f:",
+                '            _cache["w"] = {k: f[k] for k in f.files}',
+                '    return _cache["w"]',
+                "",
+                "",
+                "def _input(inputs, name, dtype, shape, dims):",
+                '    """Check one input against the model\'s signature; bind symbolic dims."""',
+                "    if name not in inputs:",
+                '        raise ValueError(f"missing input {name!r}; the model takes {INPUTS}")',
+                "    a = np.asarray(inputs[name])",
+                "    if np.dtype(dtype).kind in 'iu' and a.dtype.kind not in 'iu':",
+                '        raise ValueError(f"input {name!r} must be integer, got {a.dtype}")',
+                "    if a.ndim != len(shape):",
+                '        raise ValueError(f"input {name!r} must have rank {len(shape)}, got shape {a.shape}")',
+                "    for k, (want, got) in enumerate(zip(shape, a.shape)):",
+                "        if isinstance(want, int) and want != got:",
+                '            raise ValueError(f"input {name!r} dim {k} must be {want}, got {got}")',
+                "        if isinstance(want, str) and dims.setdefault(want, got) != got:",
+                '            raise ValueError(f"input {name!r} dim {k} ({want}) is {got}, elsewhere {dims[want]}")',
+                "    return np.ascontiguousarray(a, dtype=dtype)",
+                "",
+            ]
+        )
+        for h in self.helpers:
+            out.line("")
+            out.lines_(h.lines)
+        out.line("")
+        out.line("def run(inputs, weights=None):")
+        out.line('    """Run the model on a dict of arrays keyed by the ONNX input names."""')
+        out.lines_(body.lines)
+        out.lines_(
+            [
+                "",
+                "",
+                "def main(argv=None):",
+                '    p = argparse.ArgumentParser(description="Run the ernnc NumPy reference model.")',
+                '    p.add_argument("--inputs", required=True, help=".npz file keyed by input name")',
+                '    p.add_argument("--outputs", required=True, help=".npz file to write")',
+                "    a = p.parse_args(argv)",
+                "    with np.load(a.inputs) as f:",
+                "        inputs = {k: f[k] for k in f.files}",
+                "    np.savez(a.outputs, **run(inputs))",
+                "",
+                "",
+                'if __name__ == "__main__":',
+                "    main()",
+            ]
+        )
+        return out.text()
+
+    # -- ops --------------------------------------------------------------
+
+    def print_op(self, op: Operation, scope: _Scope) -> None:
+        method = getattr(self, "_print_" + op.name.replace(".", "_"), None)
+        if method is None:
+            raise UnsupportedOpError(f"the NumPy backend cannot print '{op.name}'")
+        method(op, scope)
+
+    def _assign(self, scope: _Scope, result: SSAValue, expr: str) -> None:
+        scope.src.line(f"{scope.names[result]} = {expr}")
+
+    def _ufunc(self, scope: _Scope, result: SSAValue, fn: str, args: list[str]) -> None:
+        if result in scope.buffers:
+            scope.src.line(f"{fn}({', '.join(args)}, out={scope.buffers[result]})")
+        else:
+            self._assign(scope, result, f"{fn}({', '.join(args)})")
+
+    def _axis(self, scope: _Scope, op: Operation, axis: int, value: SSAValue) -> int:
+        """Axes inside scan bodies count from the end, so that the same code
+        works on one step [N, F] and on a hoisted sequence [T, N, F]."""
+        rank = len(tensor_shape(value.type))
+        return axis - rank if isinstance(op.parent_op(), cell.ScanOp) else axis
+
+    def _print_arith_constant(self, op: arith.ConstantOp, scope: _Scope) -> None:
+        arr = numpy_from_dense(op.value)  # type: ignore[arg-type]
+        if arr.ndim == 0:
+            if arr.dtype.kind == "f":
+                self._assign(
+                    scope, op.result, f"np.{arr.dtype.name}({float_literal(arr.item(), arr.dtype)})"
+                )
+            else:
+                self._assign(
+                    scope,
+                    op.result,
+                    f"np.{arr.dtype.name.replace('bool', 'bool_')}({arr.item()!r})",
+                )
+            return
+        if is_matvec_weight(op.result):
+            return  # matvecs read a transposed copy from the weights file
+        self._assign(scope, op.result, scope.weight(self.weight(op.result)))
+
+    def _print_func_return(self, op: func.ReturnOp, scope: _Scope) -> None:
+        items = ", ".join(
+            f"{n!r}: {scope.ref(v)}" for n, v in zip(self.output_names(), op.arguments)
+        )
+        scope.src.line(f"return {{{items}}}")
+
+    def _binary(fn: str) -> Callable[[ModelPrinter, Operation, _Scope], None]:  # type: ignore[misc]
+        def printer(self: ModelPrinter, op: Operation, scope: _Scope) -> None:
+            a, b = op.operands
+            self._ufunc(scope, op.results[0], fn, [scope.ref(a), scope.ref(b)])
+
+        return printer
+
+    _print_nn_add = _binary("np.add")
+    _print_nn_sub = _binary("np.subtract")
+    _print_nn_mul = _binary("np.multiply")
+    _print_nn_div = _binary("np.divide")
+
+    def _print_nn_act(self, op: nn.ActOp, scope: _Scope) -> None:
+        alpha, beta = op.params()
+        out = scope.buffers.get(op.result)
+        if out is None:
+            out = scope.names[op.result]
+            scope.src.line(f"{out} = np.empty_like({scope.ref(op.input)})")
+        scope.src.lines_(activation_statements(op.function, scope.ref(op.input), out, alpha, beta))
+
+    def _print_nn_clip(self, op: nn.ClipOp, scope: _Scope) -> None:
+        lo, hi = op.bounds()
+        args = [
+            scope.ref(op.input),
+            "None" if lo is None else float_literal(lo),
+            "None" if hi is None else float_literal(hi),
+        ]
+        self._ufunc(scope, op.result, "np.clip", args)
+
+    def _print_nn_softmax(self, op: nn.SoftmaxOp, scope: _Scope) -> None:
+        x, axis = scope.ref(op.input), op.axis.value.data
+        n = scope.names[op.result]
+        scope.src.line(f"{n} = np.exp({x} - {x}.max(axis={axis}, keepdims=True))")
+        scope.src.line(f"{n} /= {n}.sum(axis={axis}, keepdims=True)")
+
+    def _print_nn_log_softmax(self, op: nn.LogSoftmaxOp, scope: _Scope) -> None:
+        x, axis = scope.ref(op.input), op.axis.value.data
+        n = scope.names[op.result]
+        scope.src.line(f"{n} = {x} - {x}.max(axis={axis}, keepdims=True)")
+        scope.src.line(f"{n} -= np.log(np.exp({n}).sum(axis={axis}, keepdims=True))")
+
+    def _print_nn_cast(self, op: nn.CastOp, scope: _Scope) -> None:
+        self._assign(
+            scope, op.result, f"{scope.ref(op.input)}.astype({_dtype_expr(op.result.type)})"
+        )
+
+    def _print_nn_matmul(self, op: nn.MatMulOp, scope: _Scope) -> None:
+        self._assign(scope, op.result, f"np.matmul({scope.ref(op.lhs)}, {scope.ref(op.rhs)})")
+
+    def _print_nn_gemm(self, op: nn.GemmOp, scope: _Scope) -> None:
+        a = scope.ref(op.a) + (".T" if op.trans_a.value.data else "")
+        if isinstance(op.b.owner, arith.ConstantOp) and op.trans_b.value.data:
+            b = scope.weight(self.weight(op.b, transposed=True))
+        else:
+            b = scope.ref(op.b) + (".T" if op.trans_b.value.data else "")
+        expr = f"{a} @ {b}"
+        alpha, beta = op.alpha.value.data, op.beta.value.data
+        if alpha != 1.0:
+            expr = f"{float_literal(alpha)} * ({expr})"
+        if op.c is not None:
+            c = scope.ref(op.c)
+            expr += f" + {c}" if beta == 1.0 else f" + {float_literal(beta)} * {c}"
+        self._assign(scope, op.result, expr)
+
+    def _print_nn_transpose(self, op: nn.TransposeOp, scope: _Scope) -> None:
+        perm = op.prop_values()["perm"]
+        self._assign(scope, op.result, f"np.transpose({scope.ref(op.input)}, {perm!r})")
+
+    def _print_nn_reshape(self, op: nn.ReshapeOp, scope: _Scope) -> None:
+        x = scope.ref(op.input)
+        spec = op.prop_values()["shape"]
+        dims = [f"{x}.shape[{i}]" if d == 0 else str(d) for i, d in enumerate(spec)]
+        self._assign(
+            scope, op.result, f"{x}.reshape({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+        )
+
+    def _print_nn_squeeze(self, op: nn.SqueezeOp, scope: _Scope) -> None:
+        axes = op.prop_values()["axes"]
+        self._assign(scope, op.result, f"np.squeeze({scope.ref(op.input)}, axis={tuple(axes)!r})")
+
+    def _print_nn_unsqueeze(self, op: nn.UnsqueezeOp, scope: _Scope) -> None:
+        axes = op.prop_values()["axes"]
+        self._assign(scope, op.result, f"np.expand_dims({scope.ref(op.input)}, {tuple(axes)!r})")
+
+    def _print_nn_concat(self, op: nn.ConcatOp, scope: _Scope) -> None:
+        parts = ", ".join(scope.ref(v) for v in op.inputs)
+        self._assign(scope, op.result, f"np.concatenate([{parts}], axis={op.axis.value.data})")
+
+    def _print_nn_slice(self, op: nn.SliceOp, scope: _Scope) -> None:
+        p = op.prop_values()
+        rank = len(tensor_shape(op.input.type))
+        idx = [":"] * rank
+        for s, e, a, st in zip(p["starts"], p["ends"], p["axes"], p["steps"]):
+            end = "" if e >= INT64_MAX or (st < 0 and e <= -INT64_MAX) else str(e)
+            idx[a] = f"{s}:{end}" + (f":{st}" if st != 1 else "")
+        self._assign(scope, op.result, f"{scope.ref(op.input)}[{', '.join(idx)}]")
+
+    def _print_nn_gather(self, op: nn.GatherOp, scope: _Scope) -> None:
+        idx = op.index_array()
+        index = repr(int(idx)) if idx.ndim == 0 else f"np.array({idx.tolist()!r})"
+        self._assign(
+            scope, op.result, f"np.take({scope.ref(op.input)}, {index}, axis={op.axis.value.data})"
+        )
+
+    def _print_nn_split(self, op: nn.SplitOp, scope: _Scope) -> None:
+        x = scope.ref(op.input)
+        axis = self._axis(scope, op, op.axis.value.data, op.input)
+        if axis < 0:
+            lead = "..., "
+        else:
+            lead = ":, " * axis
+        for r, o, s in zip(op.outputs, op.offsets(), op.split_sizes()):
+            expr = f"{x}[{lead}{o}:{o + s}]"
+            if r in scope.buffers:  # a view of the input buffer, made once
+                continue
+            self._assign(scope, r, expr)
+
+    def _print_cell_matvec(self, op: cell.MatVecOp, scope: _Scope) -> None:
+        if is_matvec_weight(op.w):
+            wt = scope.weight(self.weight(op.w, transposed=True))
+        else:
+            wt = f"{scope.ref(op.w)}.T"
+        x = scope.ref(op.x)
+        if op.x in scope.sequence:
+            k, m = tensor_shape(op.w.type)[1], tensor_shape(op.w.type)[0]
+            self._assign(
+                scope, op.result, f"({x}.reshape(-1, {k}) @ {wt}).reshape({x}.shape[:-1] + ({m},))"
+            )
+            return
+        self._ufunc(scope, op.result, "np.matmul", [x, wt])
+
+    def _print_cell_scan(self, op: cell.ScanOp, scope: _Scope) -> None:
+        ScanPrinter(self, op).print(scope)
+
+
+_HOISTABLE = (
+    cell.MatVecOp,
+    nn.AddOp,
+    nn.SubOp,
+    nn.MulOp,
+    nn.DivOp,
+    nn.ActOp,
+    nn.ClipOp,
+    nn.SplitOp,
+)
+_BUFFERED = (cell.MatVecOp, nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp, nn.ActOp, nn.ClipOp)
+
+
+class ScanPrinter:
+    """Prints one ``cell.scan`` as a function and calls it."""
+
+    def __init__(self, model: ModelPrinter, scan: cell.ScanOp):
+        self.model = model
+        self.scan = scan
+        self.block: Block = scan.block
+        self.names = Names()
+        model._scans += 1
+        self.fn = f"_scan{model._scans - 1}_{scan.layer.data}_{'bwd' if scan.is_reverse else 'fwd'}"
+
+    def free_values(self) -> list[SSAValue]:
+        """Values from outside the body that the body uses, in first-use order."""
+        inside: set[Operation] = set(self.block.walk())
+        seen: list[SSAValue] = []
+        for op in self.block.walk():
+            for v in op.operands:
+                owner = v.owner
+                defined_inside = (
+                    owner in inside if isinstance(owner, Operation) else owner is self.block
+                )
+                if not defined_inside and v not in seen:
+                    seen.append(v)
+        return seen
+
+    def print(self, outer: _Scope) -> None:
+        scan, block = self.scan, self.block
+        free = [v for v in self.free_values() if not is_matvec_weight(v)]
+        x_t, states = block.args[0], list(block.args[1:])
+        ops = [op for op in block.ops if not isinstance(op, cell.YieldOp)]
+        term = block.last_op
+        assert isinstance(term, cell.YieldOp)
+
+        # Which ops run once over the whole sequence.
+        hoisted: list[Operation] = []
+        seq_values: set[SSAValue] = {x_t}
+        outside = set(self.free_values())
+        for op in ops:
+            if isinstance(op, _HOISTABLE) and all(
+                v in seq_values or v in outside for v in op.operands
+            ):
+                hoisted.append(op)
+                seq_values.update(op.results)
+        steps = [op for op in ops if op not in hoisted]
+
+        src = Source()
+        n = self.names
+        state_names = [f"s{k}" for k in range(len(states))]
+        params = (
+            ["x", "lens"] + [f"init{k}" for k in range(len(states))] + ["w"] + [n[v] for v in free]
+        )
+        src.line(f"def {self.fn}({', '.join(params)}):")
+        with src.indent():
+            src.line(
+                f'"""{scan.kind.data.upper()} {scan.layer.data}, '
+                f'{"reverse" if scan.is_reverse else "forward"}: outputs of all steps, final states."""'
+            )
+            src.line("T, N = x.shape[0], x.shape[1]")
+            dtype = _dtype_expr(scan.finals[0].type)
+            weights: dict[str, str] = {}
+            for op in block.walk():
+                if isinstance(op, cell.MatVecOp) and is_matvec_weight(op.w):
+                    key = self.model.weight(op.w, transposed=True)
+                    if key not in weights:
+                        weights[key] = f"w_{key}"
+                        src.line(f"w_{key} = w[{key!r}]")
+            # The hoisted part, on sequences with a leading time axis.
+            n.set(x_t, "x")
+            seq_scope = _Scope(n, src, sequence=seq_values, weight_locals=weights)
+            for op in hoisted:
+                self.model.print_op(op, seq_scope)
+            # Step buffers, allocated once.
+            step = _Scope(n, src, weight_locals=weights)
+            for v in seq_values:
+                step.refs[v] = f"{n[v]}[t]"
+            for s, name in zip(states, state_names):
+                step.refs[s] = name
+            for op in steps:
+                if isinstance(op, _BUFFERED):
+                    r = op.results[0]
+                    step.buffers[r] = n[r]
+                    src.line(
+                        f"{n[r]} = np.empty({_shape_expr(tensor_shape(r.type), ['N'])}, {dtype})"
+                    )
+            # Each yielded value gets a buffer of its own to swap with its state.
+            yield_bufs: list[str] = []
+            for k, v in enumerate(term.values):
+                buf = step.buffers.get(v)
+                if buf is None or buf in yield_bufs or isinstance(v.owner, nn.SplitOp):
+                    buf = f"next{k}"
+                    src.line(
+                        f"{buf} = np.empty({_shape_expr(tensor_shape(v.type), ['N'])}, {dtype})"
+                    )
+                yield_bufs.append(buf)
+            # Views of buffers that never swap are made once.
+            for op in steps:
+                if isinstance(op, nn.SplitOp) and step.buffers.get(op.input) not in (
+                    None,
+                    *yield_bufs,
+                ):
+                    base = step.buffers[op.input]
+                    for r, o, size in zip(op.outputs, op.offsets(), op.split_sizes()):
+                        src.line(f"{n[r]} = {base}[..., {o}:{o + size}]")
+                        step.buffers[r] = n[r]
+            inits = scan.initial_values()
+            for k, (s, name) in enumerate(zip(states, state_names)):
+                shape = _shape_expr(tensor_shape(s.type), ["N"])
+                if inits[k] is None:
+                    src.line(f"{name} = np.zeros({shape}, {dtype})")
+                else:
+                    src.line(f"{name} = np.array(init{k}, {dtype})")
+            y_used = bool(scan.y.uses)
+            if y_used:
+                src.line(
+                    f"y = np.zeros({_shape_expr(tensor_shape(scan.y.type), ['T', 'N'])}, {dtype})"
+                )
+            order = "range(T - 1, -1, -1)" if scan.is_reverse else "range(T)"
+
+            def loop(masked: bool) -> None:
+                src.line(f"for t in {order}:")
+                with src.indent():
+                    for op in steps:
+                        self.model.print_op(op, step)
+                    for k, v in enumerate(term.values):
+                        if step.buffers.get(v) != yield_bufs[k]:
+                            src.line(f"np.copyto({yield_bufs[k]}, {step.ref(v)})")
+                    if masked:
+                        for k, name in enumerate(state_names):
+                            src.line(f"np.copyto({yield_bufs[k]}, {name}, where=hold[t])")
+                    if y_used:
+                        if masked:
+                            src.line(f"np.multiply({yield_bufs[0]}, live[t], out=y[t])")
+                        else:
+                            src.line(f"y[t] = {yield_bufs[0]}")
+                    swaps, bufs = ", ".join(state_names), ", ".join(yield_bufs)
+                    src.line(f"{swaps}, {bufs} = {bufs}, {swaps}")
+
+            if scan.lens is not None:
+                src.line("lens = np.asarray(lens)")
+                src.line("if lens.size and (lens.min() < 0 or lens.max() > T):")
+                src.line(
+                    '    raise ValueError(f"sequence lengths must lie in [0, {T}], got {lens.tolist()}")'
+                )
+                src.line("if (lens >= T).all():")
+                with src.indent():
+                    loop(masked=False)
+                src.line("else:")
+                with src.indent():
+                    src.line("live = (np.arange(T)[:, None] < lens[None, :])[:, :, None]")
+                    src.line("hold = ~live")
+                    src.line(f"live = live.astype({dtype})")
+                    loop(masked=True)
+            else:
+                loop(masked=False)
+            src.line(f"return {'y' if y_used else 'None'}, {', '.join(state_names)}")
+        self.model.helpers.append(src)
+
+        args = [outer.ref(scan.x), outer.ref(scan.lens) if scan.lens is not None else "None"]
+        args += [outer.ref(v) if v is not None else "None" for v in scan.initial_values()]
+        args += ["w"] + [outer.ref(v) for v in free]
+        results = [outer.names[scan.y]] + [outer.names[r] for r in scan.finals]
+        outer.src.line(f"{', '.join(results)} = {self.fn}({', '.join(args)})")
+
+
+def emit_numpy(module: ModuleOp) -> Emitted:
+    return ModelPrinter(module).print()
