@@ -1,0 +1,39 @@
+"""ernnc's passes, one ``ModulePass`` per module, registered by name.
+
+``get_all_passes()`` maps every pass name a pipeline may use (ours and
+xDSL's) to a factory returning the pass class, the form that
+``xdsl.passes.PassPipeline.parse_spec`` takes. Modules are imported only
+when a pass is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+# name -> (module, class)
+ERNNC_PASSES: dict[str, tuple[str, str]] = {
+    "convert-ernn-to-cell": ("convert_ernn_to_cell", "ConvertErnnToCell"),
+    "ernn-fuse-gates": ("fuse_gates", "FuseGates"),
+}
+
+
+def _factory(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    def load() -> type[ModulePass]:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+    return load
+
+
+def ernnc_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    return {name: _factory(m, c) for name, (m, c) in ERNNC_PASSES.items()}
+
+
+def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    from xdsl.transforms import get_all_passes as xdsl_passes
+
+    passes = dict(xdsl_passes())
+    passes.update(ernnc_passes())
+    return passes

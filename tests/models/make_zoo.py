@@ -15,6 +15,7 @@ Every model is
 A model that fails is not written; it is listed under "dropped" in manifest.json
 with the reason.  Exports that raise are listed there too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,48 @@ CELLS = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
 # specs
 
 
-def spec(name, cell, layers=1, bidir=False, bf=False, I=5, H=8, opset=20, dynamic=True,
-         h0=False, packed=None, bias=True, nonlinearity="tanh", classifier=None,
-         dropout=0.0, head_dropout=0.0, n_classes=4, fold=True, notes=""):
-    return dict(name=name, cell=cell, layers=layers, bidir=bidir, bf=bf, I=I, H=H, opset=opset,
-                dynamic=dynamic, h0=h0, packed=packed, bias=bias, nonlinearity=nonlinearity,
-                classifier=classifier, dropout=dropout, head_dropout=head_dropout,
-                n_classes=n_classes, fold=fold, notes=notes)
+def spec(
+    name,
+    cell,
+    layers=1,
+    bidir=False,
+    bf=False,
+    I=5,
+    H=8,
+    opset=20,
+    dynamic=True,
+    h0=False,
+    packed=None,
+    bias=True,
+    nonlinearity="tanh",
+    classifier=None,
+    dropout=0.0,
+    head_dropout=0.0,
+    n_classes=4,
+    fold=True,
+    notes="",
+):
+    return dict(
+        name=name,
+        cell=cell,
+        layers=layers,
+        bidir=bidir,
+        bf=bf,
+        I=I,
+        H=H,
+        opset=opset,
+        dynamic=dynamic,
+        h0=h0,
+        packed=packed,
+        bias=bias,
+        nonlinearity=nonlinearity,
+        classifier=classifier,
+        dropout=dropout,
+        head_dropout=head_dropout,
+        n_classes=n_classes,
+        fold=fold,
+        notes=notes,
+    )
 
 
 def tag(layers, bidir, bf):
@@ -66,8 +102,16 @@ def build_specs():
         for layers in (1, 2):
             for bidir in (False, True):
                 for bf in (False, True):
-                    S.append(spec(f"{cell.lower()}_{tag(layers, bidir, bf)}_dyn_op20", cell,
-                                  layers, bidir, bf, notes="grid"))
+                    S.append(
+                        spec(
+                            f"{cell.lower()}_{tag(layers, bidir, bf)}_dyn_op20",
+                            cell,
+                            layers,
+                            bidir,
+                            bf,
+                            notes="grid",
+                        )
+                    )
     # 2. h0 (and c0) passed as graph inputs
     S += [
         spec("lstm_l1_uni_h0_dyn_op20", "LSTM", h0=True, I=4, H=6),
@@ -93,12 +137,19 @@ def build_specs():
         spec("gru_l1_uni_bf_packed_unsorted_dyn_op20", "GRU", 1, False, True, packed="unsorted"),
         spec("rnn_l1_uni_packed_sorted_dyn_op20", "RNN", packed="sorted"),
         spec("rnn_l1_bi_bf_packed_unsorted_dyn_op20", "RNN", 1, True, True, packed="unsorted"),
-        spec("lstm_l1_bi_packed_sorted_static_op20", "LSTM", 1, True, packed="sorted", dynamic=False),
+        spec(
+            "lstm_l1_bi_packed_sorted_static_op20", "LSTM", 1, True, packed="sorted", dynamic=False
+        ),
         spec("lstm_l1_uni_packed_unsorted_dyn_op11", "LSTM", packed="unsorted", opset=11),
         spec("lstm_l1_uni_packed_sorted_dyn_op9", "LSTM", packed="sorted", opset=9),
         spec("lstm_l1_uni_packed_unsorted_dyn_op9", "LSTM", packed="unsorted", opset=9),
-        spec("lstm_l1_uni_packed_unsorted_static_op9", "LSTM", packed="unsorted", opset=9,
-             dynamic=False),
+        spec(
+            "lstm_l1_uni_packed_unsorted_static_op9",
+            "LSTM",
+            packed="unsorted",
+            opset=9,
+            dynamic=False,
+        ),
     ]
     # 5. bias=False
     S += [
@@ -108,19 +159,56 @@ def build_specs():
     # 6. classifiers
     S += [
         spec("lstm_cls_last_softmax_dyn_op20", "LSTM", I=6, H=12, classifier="last_softmax"),
-        spec("gru_cls_bf_last_logsoftmax_dyn_op20", "GRU", bf=True, I=6, H=12,
-             classifier="last_logsoftmax"),
+        spec(
+            "gru_cls_bf_last_logsoftmax_dyn_op20",
+            "GRU",
+            bf=True,
+            I=6,
+            H=12,
+            classifier="last_logsoftmax",
+        ),
         spec("lstm_cls_l2_hn_mlp_dyn_op20", "LSTM", 2, I=6, H=12, classifier="hn_mlp", n_classes=3),
-        spec("lstm_cls_l2_dropout_dyn_op20", "LSTM", 2, I=6, H=12, dropout=0.2, head_dropout=0.3,
-             classifier="last_linear"),
+        spec(
+            "lstm_cls_l2_dropout_dyn_op20",
+            "LSTM",
+            2,
+            I=6,
+            H=12,
+            dropout=0.2,
+            head_dropout=0.3,
+            classifier="last_linear",
+        ),
         spec("gru_cls_bi_hn_cat_dyn_op20", "GRU", 1, True, I=6, H=12, classifier="hn_cat"),
-        spec("lstm_cls_bi_bf_last_softmax_dyn_op20", "LSTM", 1, True, True, I=6, H=12,
-             classifier="last_softmax"),
-        spec("lstm_cls_last_softmax_static_op20", "LSTM", I=6, H=12, classifier="last_softmax",
-             dynamic=False),
-        spec("lstm_cls_last_softmax_dyn_op9", "LSTM", I=6, H=12, classifier="last_softmax", opset=9),
-        spec("gru_cls_bf_last_logsoftmax_dyn_op11", "GRU", bf=True, I=6, H=12,
-             classifier="last_logsoftmax", opset=11),
+        spec(
+            "lstm_cls_bi_bf_last_softmax_dyn_op20",
+            "LSTM",
+            1,
+            True,
+            True,
+            I=6,
+            H=12,
+            classifier="last_softmax",
+        ),
+        spec(
+            "lstm_cls_last_softmax_static_op20",
+            "LSTM",
+            I=6,
+            H=12,
+            classifier="last_softmax",
+            dynamic=False,
+        ),
+        spec(
+            "lstm_cls_last_softmax_dyn_op9", "LSTM", I=6, H=12, classifier="last_softmax", opset=9
+        ),
+        spec(
+            "gru_cls_bf_last_logsoftmax_dyn_op11",
+            "GRU",
+            bf=True,
+            I=6,
+            H=12,
+            classifier="last_logsoftmax",
+            opset=11,
+        ),
     ]
     # 7. static shapes (no dynamic_axes)
     S += [
@@ -167,8 +255,15 @@ class Net(nn.Module):
     def __init__(self, s):
         super().__init__()
         self.s = s
-        kw = dict(input_size=s["I"], hidden_size=s["H"], num_layers=s["layers"],
-                  bidirectional=s["bidir"], batch_first=s["bf"], bias=s["bias"], dropout=s["dropout"])
+        kw = dict(
+            input_size=s["I"],
+            hidden_size=s["H"],
+            num_layers=s["layers"],
+            bidirectional=s["bidir"],
+            batch_first=s["bf"],
+            bias=s["bias"],
+            dropout=s["dropout"],
+        )
         if s["cell"] == "RNN":
             kw["nonlinearity"] = s["nonlinearity"]
         self.rnn = CELLS[s["cell"]](**kw)
@@ -196,8 +291,9 @@ class Net(nn.Module):
             hx = (rest[0], rest[1]) if s["cell"] == "LSTM" else rest[0]
         inp = x
         if lengths is not None:
-            inp = pack_padded_sequence(x, lengths, batch_first=s["bf"],
-                                       enforce_sorted=(s["packed"] == "sorted"))
+            inp = pack_padded_sequence(
+                x, lengths, batch_first=s["bf"], enforce_sorted=(s["packed"] == "sorted")
+            )
         out = self.rnn(inp, hx) if hx is not None else self.rnn(inp)
         y, st = out
         if lengths is not None:
@@ -238,8 +334,13 @@ def io_names(s):
     if s["classifier"] is None:
         outs = ["y", "h_n"] + (["c_n"] if s["cell"] == "LSTM" else [])
     else:
-        outs = ["log_probs" if s["classifier"] == "last_logsoftmax" else
-                "probs" if s["classifier"] == "last_softmax" else "logits"]
+        outs = [
+            "log_probs"
+            if s["classifier"] == "last_logsoftmax"
+            else "probs"
+            if s["classifier"] == "last_softmax"
+            else "logits"
+        ]
     return ins, outs
 
 
@@ -291,8 +392,10 @@ def seed_of(name):
 
 
 def dims(vi):
-    return [d.dim_param if d.HasField("dim_param") else int(d.dim_value)
-            for d in vi.type.tensor_type.shape.dim]
+    return [
+        d.dim_param if d.HasField("dim_param") else int(d.dim_value)
+        for d in vi.type.tensor_type.shape.dim
+    ]
 
 
 DTYPE = {1: "float32", 6: "int32", 7: "int64"}
@@ -300,10 +403,15 @@ DTYPE = {1: "float32", 6: "int32", 7: "int64"}
 
 def describe(m):
     inits = {i.name for i in m.graph.initializer}
-    ins = {vi.name: {"shape": dims(vi), "dtype": DTYPE.get(vi.type.tensor_type.elem_type, "?")}
-           for vi in m.graph.input if vi.name not in inits}
-    outs = {vi.name: {"shape": dims(vi), "dtype": DTYPE.get(vi.type.tensor_type.elem_type, "?")}
-            for vi in m.graph.output}
+    ins = {
+        vi.name: {"shape": dims(vi), "dtype": DTYPE.get(vi.type.tensor_type.elem_type, "?")}
+        for vi in m.graph.input
+        if vi.name not in inits
+    }
+    outs = {
+        vi.name: {"shape": dims(vi), "dtype": DTYPE.get(vi.type.tensor_type.elem_type, "?")}
+        for vi in m.graph.output
+    }
     rnn_nodes = []
     for n in m.graph.node:
         if n.op_type in ("LSTM", "GRU", "RNN"):
@@ -316,8 +424,13 @@ def describe(m):
                     v = [x.decode() if isinstance(x, bytes) else x for x in v]
                 attrs[a.name] = v
             slots = ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"]
-            rnn_nodes.append({"op": n.op_type, "attrs": attrs,
-                              "inputs_present": [slots[i] for i, x in enumerate(n.input) if x]})
+            rnn_nodes.append(
+                {
+                    "op": n.op_type,
+                    "attrs": attrs,
+                    "inputs_present": [slots[i] for i, x in enumerate(n.input) if x],
+                }
+            )
     return ins, outs, rnn_nodes
 
 
@@ -329,7 +442,9 @@ def export(s):
     torch.manual_seed(seed_of(s["name"]))
     net = Net(s).eval()
     ins, outs = io_names(s)
-    args = tuple(torch.from_numpy(a) for a in make_inputs(s, EXPORT_T, EXPORT_N, seed_of(s["name"]) + 1))
+    args = tuple(
+        torch.from_numpy(a) for a in make_inputs(s, EXPORT_T, EXPORT_N, seed_of(s["name"]) + 1)
+    )
     f = io.BytesIO()
     kw = dict(dynamo=False, input_names=ins, output_names=outs, do_constant_folding=s["fold"])
     if s["opset"] != 20:
@@ -363,7 +478,9 @@ def verify(s, net, blob):
         for name, r, g in zip(outs, ref, got):
             r = r.numpy()
             if r.shape != g.shape:
-                raise AssertionError(f"{name} shape torch {r.shape} vs ort {g.shape} at T={T} N={N}")
+                raise AssertionError(
+                    f"{name} shape torch {r.shape} vs ort {g.shape} at T={T} N={N}"
+                )
             e = max(e, float(np.max(np.abs(r - g))) if r.size else 0.0)
         if not e <= TOL:
             raise AssertionError(f"max abs err {e:.3g} > {TOL} at T={T} N={N}")
@@ -405,7 +522,9 @@ def entry(s, blob, shapes, errs):
         e["nonlinearity"] = s["nonlinearity"]
     if s["packed"]:
         e["enforce_sorted"] = s["packed"] == "sorted"
-        e["lengths_rule"] = ("sorted_desc_max_eq_T" if s["packed"] == "sorted" else "any_order_max_eq_T")
+        e["lengths_rule"] = (
+            "sorted_desc_max_eq_T" if s["packed"] == "sorted" else "any_order_max_eq_T"
+        )
     if s["classifier"]:
         e["classifier_kind"] = s["classifier"]
         e["n_classes"] = s["n_classes"]
@@ -417,30 +536,41 @@ def entry(s, blob, shapes, errs):
     if s["notes"] == "grid":
         notes.append("cross-product grid model")
     if s["packed"]:
-        notes.append("lengths: int64 [N], values in [1, T], max(lengths) == T (pad_packed_sequence "
-                     "without total_length returns max(lengths) steps)" +
-                     ("; must be sorted descending (torch enforce_sorted=True)"
-                      if s["packed"] == "sorted" else "; any order (enforce_sorted=False)"))
+        notes.append(
+            "lengths: int64 [N], values in [1, T], max(lengths) == T (pad_packed_sequence "
+            "without total_length returns max(lengths) steps)"
+            + (
+                "; must be sorted descending (torch enforce_sorted=True)"
+                if s["packed"] == "sorted"
+                else "; any order (enforce_sorted=False)"
+            )
+        )
     if s["classifier"]:
         notes.append(f"classifier head: {s['classifier']}")
     if s["dropout"] or s["head_dropout"]:
         notes.append("exported in eval mode: dropout disappears")
     if not s["fold"]:
-        notes.append("do_constant_folding=False: raw torch params are initializers, reordered in-graph")
+        notes.append(
+            "do_constant_folding=False: raw torch params are initializers, reordered in-graph"
+        )
     if not s["dynamic"]:
         notes.append("static shapes (no dynamic_axes)")
     n_init_in = sum(vi.name in {i.name for i in m.graph.initializer} for vi in m.graph.input)
     if n_init_in:
         e["initializers_in_graph_inputs"] = n_init_in
-        notes.append(f"{n_init_in} initializers are also listed in graph.input (ir_version "
-                     f"{m.ir_version}, opset < 9: no constant folding); 'inputs' omits them")
+        notes.append(
+            f"{n_init_in} initializers are also listed in graph.input (ir_version "
+            f"{m.ir_version}, opset < 9: no constant folding); 'inputs' omits them"
+        )
     e["notes"] = "; ".join(notes)
     return e
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo"))
+    ap.add_argument(
+        "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "zoo")
+    )
     ap.add_argument("--only", default=None)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -455,7 +585,9 @@ def main():
             stage = "verify"
             shapes, errs = verify(s, net, blob)
         except Exception as ex:  # noqa: BLE001
-            msg = f"{stage}: {type(ex).__name__}: {str(ex).splitlines()[0] if str(ex) else ''}"[:400]
+            msg = f"{stage}: {type(ex).__name__}: {str(ex).splitlines()[0] if str(ex) else ''}"[
+                :400
+            ]
             d = {"name": s["name"], "reason": msg}
             if blob is not None:
                 try:
@@ -470,13 +602,21 @@ def main():
             fh.write(blob)
         entries.append(entry(s, blob, shapes, errs))
         print(f"ok   {s['name']:45s} {len(blob):7d} B  err {max(errs):.1e}", file=sys.stderr)
-    manifest = {"generator": "make_zoo.py", "torch": torch.__version__.split("+")[0],
-                "onnx": onnx.__version__, "onnxruntime": ort.__version__,
-                "tolerance": TOL, "export_shape": {"T": EXPORT_T, "N": EXPORT_N},
-                "models": entries, "dropped": dropped}
+    manifest = {
+        "generator": "make_zoo.py",
+        "torch": torch.__version__.split("+")[0],
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "tolerance": TOL,
+        "export_shape": {"T": EXPORT_T, "N": EXPORT_N},
+        "models": entries,
+        "dropped": dropped,
+    }
     if a.only:  # partial run: do not clobber the full manifest
-        print(f"{len(entries)} models written, {len(dropped)} dropped (manifest not written)",
-              file=sys.stderr)
+        print(
+            f"{len(entries)} models written, {len(dropped)} dropped (manifest not written)",
+            file=sys.stderr,
+        )
         return
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)

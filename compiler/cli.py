@@ -1,0 +1,174 @@
+"""``ernnc``: compile an ONNX LSTM/GRU/RNN model.
+
+Only argparse is imported at start-up; the compiler itself (xDSL, ONNX)
+loads when there is something to compile, so ``ernnc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+# Stage names and descriptions, kept in sync with pipeline.STAGES by a test
+# (importing the pipeline here would load xDSL for --help).
+STAGE_HELP = {
+    "import": "model level: one ernn op per ONNX LSTM/GRU/RNN node, nn ops around them",
+    "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
+}
+
+EPILOG = """\
+stages (--emit, --from, --list-stages):
+{stages}
+
+outputs (-o OUT):
+  OUT/model_ref.py   NumPy reference model: run(inputs) -> outputs, keyed by ONNX names;
+                     also `python model_ref.py --inputs in.npz --outputs out.npz`
+  OUT/weights.npz    its weights
+
+examples:
+  ernnc model.onnx -o out/
+  ernnc model.onnx --emit cell
+  ernnc model.onnx -o out/ --dump-ir ir/
+  ernnc ir/01-convert-ernn-to-cell.mlir -o out/
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    stages = "\n".join(f"  {k:<8} {v}" for k, v in STAGE_HELP.items())
+    p = argparse.ArgumentParser(
+        prog="ernnc",
+        description="Compile an ONNX LSTM/GRU/RNN model into a NumPy reference model "
+        "(and, as ernnc grows, a block-circulant FPGA accelerator).",
+        epilog=EPILOG.format(stages=stages),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", nargs="?", type=Path, help="ONNX model (.onnx) or IR dump (.mlir)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="output directory")
+    p.add_argument("--emit", metavar="STAGE", help="print the IR after STAGE to stdout and stop")
+    p.add_argument(
+        "--from",
+        dest="from_stage",
+        metavar="STAGE",
+        help="the stage of an .mlir input (default: detected)",
+    )
+    p.add_argument("--list-stages", action="store_true", help="list the stages and exit")
+    p.add_argument(
+        "--passes", metavar="PIPELINE", help="run this pass pipeline instead of the default one"
+    )
+    p.add_argument(
+        "--print-pipeline", action="store_true", help="print the default pass pipeline and exit"
+    )
+    p.add_argument(
+        "--dump-ir",
+        type=Path,
+        metavar="DIR",
+        help="write the IR after each pass to DIR/NN-<pass>.mlir",
+    )
+    p.add_argument(
+        "--print-ir-after-all", action="store_true", help="print the IR after every pass"
+    )
+    p.add_argument(
+        "--print-ir-after",
+        action="append",
+        metavar="PASS",
+        default=[],
+        help="print the IR after PASS",
+    )
+    p.add_argument(
+        "--verify-each",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="verify the IR after every pass",
+    )
+    p.add_argument("--time-passes", action="store_true", help="print the time each pass took")
+    p.add_argument(
+        "--traceback", action="store_true", help="show Python tracebacks of internal errors"
+    )
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        print("ernnc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - turn every failure into one line
+        from .errors import ErnncError
+
+        if isinstance(e, ErnncError):
+            print(f"ernnc: error: {e}", file=sys.stderr)
+            return 1
+        if args.traceback:
+            raise
+        detail = str(e).strip().splitlines()
+        print(
+            f"ernnc: internal error: {type(e).__name__}: {detail[0] if detail else ''} "
+            "(rerun with --traceback and report it)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _main(args: argparse.Namespace) -> int:
+    from .errors import ErnncError
+
+    if args.version:
+        from .. import __version__
+
+        print(f"ernnc {__version__}")
+        return 0
+    if args.list_stages:
+        for k, v in STAGE_HELP.items():
+            print(f"{k:<8} {v}")
+        return 0
+    if args.print_pipeline:
+        from .pipeline import PipelineOptions, default_pipeline, pipeline_spec
+
+        print(pipeline_spec(default_pipeline(PipelineOptions())))
+        return 0
+    if args.model is None:
+        raise ErnncError("no model given (see ernnc --help)")
+    for name, value in (("--emit", args.emit), ("--from", args.from_stage)):
+        if value is not None and value not in STAGE_HELP:
+            raise ErnncError(f"{name}: unknown stage {value!r}; stages are {', '.join(STAGE_HELP)}")
+    if args.emit is not None and args.output is not None:
+        raise ErnncError("--emit prints IR and stops before any output; give either --emit or -o")
+    if (
+        args.emit is None
+        and args.output is None
+        and not (args.print_ir_after_all or args.print_ir_after)
+    ):
+        raise ErnncError("nothing to do: give -o OUT, --emit STAGE or --print-ir-after")
+
+    from .driver import CompileRequest, compile_to_ir, write_numpy, write_output_dir
+
+    print_after: set[str] | None = None
+    if args.print_ir_after_all:
+        print_after = {"*"}
+    elif args.print_ir_after:
+        print_after = set(args.print_ir_after)
+    req = CompileRequest(
+        model=args.model,
+        output=args.output,
+        emit=args.emit,
+        from_stage=args.from_stage,
+        passes=args.passes,
+        dump_ir=args.dump_ir,
+        print_after=print_after,
+        verify_each=args.verify_each,
+        time_passes=args.time_passes,
+    )
+    module, runner = compile_to_ir(req)
+    if args.emit is None and args.output is not None:
+        write_output_dir(args.output, lambda d: write_numpy(module, d))
+    if args.time_passes:
+        runner.report_times(sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The xDSL context that knows every dialect ernnc's IR may contain."""
+
+from __future__ import annotations
+
+from xdsl.context import Context
+
+
+def ernnc_dialects() -> dict[str, object]:
+    """Name -> factory of ernnc's own dialects (imported lazily)."""
+
+    def ernn():  # noqa: ANN202
+        from ..dialects.ernn import ERNN
+
+        return ERNN
+
+    def nn():  # noqa: ANN202
+        from ..dialects.nn import NN
+
+        return NN
+
+    def cell():  # noqa: ANN202
+        from ..dialects.cell import CELL
+
+        return CELL
+
+    return {"ernn": ernn, "nn": nn, "cell": cell}
+
+
+def make_context() -> Context:
+    from xdsl.dialects.arith import Arith
+    from xdsl.dialects.builtin import Builtin
+    from xdsl.dialects.func import Func
+
+    ctx = Context()
+    for d in (Builtin, Arith, Func):
+        ctx.load_dialect(d)
+    for name, factory in ernnc_dialects().items():
+        ctx.register_dialect(name, factory)  # type: ignore[arg-type]
+    return ctx

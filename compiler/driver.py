@@ -1,0 +1,180 @@
+"""The compiler driver: input file -> stages -> output directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from xdsl.dialects.builtin import ModuleOp
+
+from .errors import ErnncError
+from .pipeline import STAGES, PassRunner, PipelineOptions, default_pipeline, parse_passes, print_ir
+
+MARKER = ".ernnc-output"
+
+
+@dataclass
+class CompileRequest:
+    model: Path
+    output: Path | None = None
+    emit: str | None = None
+    from_stage: str | None = None
+    passes: str | None = None
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+    dump_ir: Path | None = None
+    print_after: set[str] | None = None
+    verify_each: bool = True
+    time_passes: bool = False
+
+
+def _guard_mlir_text(text: str, source: str) -> None:
+    """xDSL's lexer backtracks exponentially on an unterminated string (a
+    truncated dump cut inside a hex weight), so find those first."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("//"):
+            continue
+        if line.replace("\\\\", "").replace('\\"', "").count('"') % 2:
+            raise ErnncError(f"{source}:{n}: unterminated string literal (is the file truncated?)")
+
+
+def parse_mlir(text: str, source: str) -> ModuleOp:
+    from xdsl.parser import Parser
+    from xdsl.utils.exceptions import ParseError, VerifyException
+
+    from .context import make_context
+
+    _guard_mlir_text(text, source)
+    try:
+        module = Parser(make_context(), text, name=source).parse_module()
+    except ParseError as e:
+        first = str(e).strip().splitlines()
+        raise ErnncError(f"{first[0] if first else 'parse error'}") from None
+    except Exception as e:  # noqa: BLE001 - the parser raises several kinds
+        raise ErnncError(f"{source}: cannot parse: {str(e).strip().splitlines()[-1]}") from None
+    try:
+        module.verify()
+    except VerifyException as e:
+        raise ErnncError(
+            f"{source}: the IR does not verify: {str(e).strip().splitlines()[0]}"
+        ) from None
+    return module
+
+
+def detect_stage(module: ModuleOp) -> str:
+    """The latest stage whose ops the module holds."""
+    names = {op.name.split(".")[0] for op in module.walk()}
+    return "import" if "ernn" in names else "cell"
+
+
+def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
+    if path.suffix == ".mlir" or from_stage is not None:
+        if not path.exists():
+            raise ErnncError(f"{path}: no such file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ErnncError(f"{path}: cannot read: {e}") from None
+        module = parse_mlir(text, str(path))
+        stage = from_stage or detect_stage(module)
+        if stage not in STAGES:
+            raise ErnncError(f"--from: unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        return module, stage
+    from .onnx_import import import_onnx, load_model
+
+    return import_onnx(load_model(path)), "import"
+
+
+def compile_to_ir(req: CompileRequest, out: TextIO = sys.stdout) -> tuple[ModuleOp, PassRunner]:
+    """Run the pipeline; print the IR of ``req.emit`` to ``out`` if asked."""
+    from .context import make_context
+
+    module, stage = load_input(req.model, req.from_stage)
+    runner = PassRunner(
+        make_context(),
+        dump_dir=req.dump_ir,
+        print_after=req.print_after,
+        verify_each=req.verify_each,
+        time_passes=req.time_passes,
+        out=out,
+    )
+    if req.dump_ir is not None:
+        try:
+            req.dump_ir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ErnncError(
+                f"cannot create IR dump directory {req.dump_ir}: {e.strerror}"
+            ) from None
+    runner.start(module, stage)
+    if req.emit == stage:
+        print_ir(module, out)
+        return module, runner
+    if req.passes is not None:
+        if req.emit is not None:
+            raise ErnncError(
+                "--emit names a stage of the default pipeline; with --passes use --print-ir-after"
+            )
+        runner.run(parse_passes(req.passes), module)
+        return module, runner
+    order = list(STAGES)
+    for name, spec in default_pipeline(req.options):
+        if order.index(name) <= order.index(stage):
+            continue
+        runner.run(parse_passes(spec), module)
+        if req.emit == name:
+            print_ir(module, out)
+            break
+    return module, runner
+
+
+def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Build the output in a temporary directory beside ``out_dir``, then move
+    it into place, so a failure leaves no half-written directory behind."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ErnncError(f"output {out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise ErnncError(
+            f"output directory {out_dir} is not empty and was not written by ernnc; "
+            "choose another or remove it"
+        )
+    parent = out_dir.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    except OSError as e:
+        raise ErnncError(f"cannot write output directory {out_dir}: {e.strerror}") from None
+    try:
+        write(tmp)
+        (tmp / MARKER).write_text("written by ernnc; this directory is replaced on recompilation\n")
+        os.chmod(tmp, 0o755)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.rename(out_dir, old / "x")
+            os.rename(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out_dir)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ErnncError(f"cannot write output directory {out_dir}: {e.strerror or e}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_numpy(module: ModuleOp, directory: Path) -> None:
+    from ..backends.numpy import UnsupportedOpError, emit_numpy
+    from ..backends.numpy.npz import save_npz
+
+    try:
+        emitted = emit_numpy(module)
+    except UnsupportedOpError as e:
+        raise ErnncError(f"NumPy backend: {e}") from None
+    (directory / "model_ref.py").write_text(emitted.source, encoding="utf-8")
+    save_npz(directory / "weights.npz", emitted.weights)

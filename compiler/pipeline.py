@@ -1,0 +1,134 @@
+"""Stages and pass pipelines.
+
+A stage is a named point of the default pipeline whose IR a user can print
+(``--emit``), dump and feed back in (``--from``). Pipelines are xDSL pass
+pipeline strings, so ``--print-pipeline`` output can be edited and passed
+back with ``--passes``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import VerifyException
+
+from .errors import ErnncError
+
+# name -> what the IR holds at that stage, in pipeline order.
+STAGES: dict[str, str] = {
+    "import": "model level: one ernn op per ONNX LSTM/GRU/RNN node, nn ops around them",
+    "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
+}
+
+CLEANUP = "canonicalize,cse,dce"
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What the CLI flags ask of the default pipeline."""
+
+
+def default_pipeline(options: PipelineOptions) -> list[tuple[str, str]]:
+    """(stage, pipeline spec) pairs in order; each spec takes the IR from the
+    previous stage to the named one."""
+    return [("cell", f"convert-ernn-to-cell,ernn-fuse-gates,{CLEANUP}")]
+
+
+def pipeline_spec(stages: list[tuple[str, str]]) -> str:
+    return ",".join(spec for _, spec in stages)
+
+
+def parse_passes(spec: str) -> list[ModulePass]:
+    from ..passes import get_all_passes
+
+    try:
+        return list(PassPipeline.parse_spec(get_all_passes(), spec).passes)
+    except ValueError as e:
+        raise ErnncError(f"pass pipeline {spec!r}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - xDSL raises parse errors of several types
+        raise ErnncError(f"pass pipeline {spec!r}: {str(e).splitlines()[-1]}") from None
+
+
+def print_ir(module: ModuleOp, stream: TextIO) -> None:
+    Printer(stream=stream).print_op(module)
+    stream.write("\n")
+
+
+def ir_text(module: ModuleOp) -> str:
+    buf = io.StringIO()
+    print_ir(module, buf)
+    return buf.getvalue()
+
+
+@dataclass
+class PassRunner:
+    """Applies passes one at a time, with the MLIR-style debugging hooks."""
+
+    ctx: Context
+    dump_dir: Path | None = None
+    print_after: set[str] | None = None  # pass names; {"*"} means all
+    verify_each: bool = True
+    time_passes: bool = False
+    out: TextIO | None = None
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    _count: int = 0
+    on_pass: Callable[[str, ModuleOp], None] | None = None
+
+    def start(self, module: ModuleOp, stage: str = "import") -> None:
+        self._dump(module, stage)
+
+    def run(self, passes: list[ModulePass], module: ModuleOp) -> None:
+        for p in passes:
+            t0 = time.perf_counter()
+            try:
+                p.apply(self.ctx, module)
+            except ErnncError:
+                raise
+            except VerifyException as e:
+                raise ErnncError(f"pass '{p.name}' failed: {e}") from e
+            self.timings.append((p.name, time.perf_counter() - t0))
+            if self.verify_each:
+                try:
+                    module.verify()
+                except VerifyException as e:
+                    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    raise ErnncError(f"the IR does not verify after pass '{p.name}': {msg}") from e
+            self._count += 1
+            self._dump(module, p.name)
+            if self.print_after is not None and (
+                "*" in self.print_after or p.name in self.print_after
+            ):
+                if self.out is not None:
+                    self.out.write(f"// -----// IR after {p.pipeline_pass_spec()} //----- //\n")
+                    print_ir(module, self.out)
+            if self.on_pass is not None:
+                self.on_pass(p.name, module)
+
+    def _dump(self, module: ModuleOp, name: str) -> None:
+        if self.dump_dir is None:
+            return
+        path = self.dump_dir / f"{self._count:02d}-{name}.mlir"
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                print_ir(module, f)
+        except OSError as e:
+            raise ErnncError(f"cannot write IR dump {path}: {e.strerror}") from None
+
+    def report_times(self, stream: TextIO) -> None:
+        total = sum(t for _, t in self.timings) or 1e-12
+        stream.write("===-------------------------------------------===\n")
+        stream.write("  Pass execution timing report\n")
+        stream.write("===-------------------------------------------===\n")
+        stream.write(f"  {'wall (s)':>9}  {'%':>6}  pass\n")
+        for name, t in self.timings:
+            stream.write(f"  {t:9.4f}  {100 * t / total:5.1f}%  {name}\n")
+        stream.write(f"  {total:9.4f}  100.0%  total\n")
