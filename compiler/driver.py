@@ -53,8 +53,9 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
     try:
         module = Parser(make_context(), text, name=source).parse_module()
     except ParseError as e:
-        first = str(e).strip().splitlines()
-        raise ErnncError(f"{first[0] if first else 'parse error'}") from None
+        lines = str(e).strip().splitlines()
+        where = lines[0] if lines else source
+        raise ErnncError(f"{where}: {e.msg}") from None
     except Exception as e:  # noqa: BLE001 - the parser raises several kinds
         raise ErnncError(f"{source}: cannot parse: {str(e).strip().splitlines()[-1]}") from None
     try:
@@ -90,10 +91,11 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
     return import_onnx(load_model(path)), "import"
 
 
-def compile_to_ir(req: CompileRequest, out: TextIO = sys.stdout) -> tuple[ModuleOp, PassRunner]:
-    """Run the pipeline; print the IR of ``req.emit`` to ``out`` if asked."""
+def compile_to_ir(req: CompileRequest, out: TextIO | None = None) -> tuple[ModuleOp, PassRunner]:
+    """Run the pipeline; print the IR of ``req.emit`` to ``out`` (stdout) if asked."""
     from .context import make_context
 
+    out = sys.stdout if out is None else out
     module, stage = load_input(req.model, req.from_stage)
     runner = PassRunner(
         make_context(),

@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.pattern_rewriter import RewritePattern
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -41,7 +42,7 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
-from xdsl.traits import Pure
+from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from .shapes import DYN, broadcast, check_shape, normalize_axis, tensor_shape
@@ -398,11 +399,28 @@ class _ShapeOp(IRDLOperation):
         check_shape(self.name, tensor_shape(self.result.type), shape)
 
 
+class _TransposeCanonicalization(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from .nn_canonicalization import TransposeOfTranspose
+
+        return (TransposeOfTranspose(),)
+
+
+class _SqueezeCanonicalization(HasCanonicalizationPatternsTrait):
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from .nn_canonicalization import SqueezeOfUnsqueeze
+
+        return (SqueezeOfUnsqueeze(),)
+
+
 @irdl_op_definition
 class TransposeOp(_ShapeOp):
     """Permute the axes: result axis i is input axis perm[i]."""
 
     name = "nn.transpose"
+    traits = traits_def(Pure(), _TransposeCanonicalization())
     perm = prop_def(DenseArrayBase.constr(i64))
     PROPS: ClassVar[tuple[str, ...]] = ("perm",)
 
@@ -451,6 +469,7 @@ class SqueezeOp(_ShapeOp):
     """Remove the listed axes, each of size 1."""
 
     name = "nn.squeeze"
+    traits = traits_def(Pure(), _SqueezeCanonicalization())
     axes = prop_def(DenseArrayBase.constr(i64))
     PROPS: ClassVar[tuple[str, ...]] = ("axes",)
 

@@ -3,6 +3,7 @@ classifier (2 stacked LSTM layers, a linear head, softmax over 10 classes).
 
     pip install torch==2.13.0 onnx      # CPU wheel
     python examples/make_example.py     # writes examples/lstm_classifier.onnx
+                                        # and an input, examples/lstm_classifier_input.npz
 
 The weights are random (seeded): the example shows the compiler, not a task.
 Sequence length and batch are symbolic, so the model runs at any T and N.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +45,8 @@ def main() -> None:
         opset_version=17,
     )
     print(f"wrote {out}")
+    features = np.random.RandomState(7).randn(50, 2, 16).astype(np.float32)  # T=50, N=2
+    np.savez(out.with_name("lstm_classifier_input.npz"), features=features)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ class SinkSplitThroughElementwise(RewritePattern):
         else:
             fused = type(first)(operands[0], operands[1])
         parts = nn.SplitOp(fused.results[0], axis, split.split_sizes())
-        rewriter.insert_op([fused, parts], InsertPoint.before(earliest))
+        rewriter.insert([fused, parts], InsertPoint.before(earliest))
         for u, part in zip(users, parts.outputs):
             rewriter.replace(u, [], [part])
 
