@@ -509,6 +509,20 @@ def test_thresholded_relu_at_threshold():
     assert not np.any(want["Y"])
 
 
+def test_softplus_large_input():
+    """onnxruntime's Softplus overflows (log(1 + exp(100)) = inf in float32);
+    ernnc's stays finite."""
+    a = make_data("RNN", T=1, N=1, I=3, H=2)
+    a["W"][:] = 0
+    a["R"][:] = 0
+    a["B"][:] = 0
+    a["B"][0, :2] = [50.0, 100.0]
+    model, feeds = build("RNN", a, attrs={"activations": ["Softplus"]})
+    got = run_ernnc(model, feeds)
+    np.testing.assert_allclose(got["Y_h"].ravel(), [50.0, 100.0], rtol=1e-6)
+    assert np.isinf(run_ort(model, feeds)["Y_h"]).any(), "onnxruntime now finite: update docs"
+
+
 @pytest.mark.parametrize("op", ["LSTM", "GRU"])
 def test_activation_names_case_insensitive(op):
     """onnxruntime's LSTM and GRU match names case-insensitively (its RNN
@@ -754,6 +768,14 @@ def test_opsets(op, opset):
     lstm = op == "LSTM"
     a = make_data(op, direction="bidirectional", seq=[5, 2, 3], h0=True, c0=lstm, P=lstm)
     check_against_ort(*build(op, a, direction="bidirectional", opset=opset))
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_opset_below_7_rejected(op):
+    """onnxruntime has no kernel for LSTM-1, GRU-1/3, RNN-1; ernnc says so."""
+    model, feeds = build(op, make_data(op), opset=1)
+    with pytest.raises(ErnncError, match="opset 1"):
+        run_ernnc(model, feeds)
 
 
 # -- 12. optional inputs and outputs -------------------------------------------------
