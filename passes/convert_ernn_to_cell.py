@@ -147,8 +147,9 @@ class _Cell:
         s = _add(self.e, self.matvec("W", gate, self.x_t), self.d.bias(gate))
         return _add(self.e, s, self.matvec("R", gate, self.states[0]))  # type: ignore[return-value]
 
-    def activate(self, pre: SSAValue, which: int) -> SSAValue:
-        if self.clip is not None:
+    def activate(self, pre: SSAValue, which: int, clip: bool = True) -> SSAValue:
+        """Activation ``which`` of ``pre``, clipped first unless ``clip`` is False."""
+        if clip and self.clip is not None:
             pre = self.e.add(nn.ClipOp(pre, -self.clip, self.clip))
         fn, alpha, beta = self.acts[which]
         from ..dialects.nn import ACTIVATIONS
@@ -181,7 +182,8 @@ class _Cell:
         g = self.activate(pre_c, 1)
         c_next = self.e.add(nn.AddOp(self.e.add(nn.MulOp(f, c)), self.e.add(nn.MulOp(i, g))))
         o = self.activate(self.peephole(pre_o, 1, c_next), 0)
-        h_next = self.e.add(nn.MulOp(o, self.activate(c_next, 2)))
+        # clip bounds the gate pre-activations, not the cell state fed to h.
+        h_next = self.e.add(nn.MulOp(o, self.activate(c_next, 2, clip=False)))
         return [h_next, c_next]
 
     def gru(self) -> list[SSAValue]:
