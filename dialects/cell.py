@@ -16,7 +16,8 @@ Semantics, for x of shape [T, N, I] and states of shape [N, H]:
   states that ``init`` gives, when it is not all of them in order);
 - with ``lens`` ([N], integer), batch entry n only advances at steps
   t < lens[n]: elsewhere its state is held and its output row is zero. For a
-  reverse scan this starts each sequence at its own last element;
+  reverse scan this starts each sequence at its own last element. An entry
+  of length 0 runs no step and ends with zero states (as onnxruntime does);
 - results: the outputs of all steps, shape [T, N, H], then the final states.
 
 ``cell.matvec`` is a dense weight-matrix product y[n] = W x[n], the op that

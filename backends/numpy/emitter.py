@@ -587,6 +587,9 @@ class ScanPrinter:
                     src.line("hold = ~live")
                     src.line(f"live = live.astype({dtype})")
                     loop(masked=True)
+                    src.line("empty = lens == 0  # no step ran: the final states are zero")
+                    for name in state_names:
+                        src.line(f"{name}[empty] = 0")
             else:
                 loop(masked=False)
             src.line(f"return {'y' if y_used else 'None'}, {', '.join(state_names)}")
