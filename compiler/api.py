@@ -13,7 +13,10 @@ from pathlib import Path
 import onnx
 from xdsl.dialects.builtin import ModuleOp
 
+from xdsl.utils.exceptions import PassFailedException
+
 from .context import make_context
+from .errors import ErnncError
 from .onnx_import import import_onnx, load_model
 from .pipeline import STAGES, PipelineOptions, default_pipeline, parse_passes
 
@@ -43,13 +46,16 @@ def lower(module: ModuleOp, stage: str, options: PipelineOptions | None = None) 
         if order.index(name) > order.index(stage):
             break
         for p in parse_passes(spec):
-            p.apply(ctx, module)
+            try:
+                p.apply(ctx, module)
+            except PassFailedException as e:
+                raise ErnncError(f"pass '{p.name}': {e}") from None
         module.verify()
     return module
 
 
 def compile_module(
-    model: ModelLike, stage: str = "cell", options: PipelineOptions | None = None
+    model: ModelLike, stage: str = "fft", options: PipelineOptions | None = None
 ) -> ModuleOp:
     return lower(import_model(model), stage, options)
 
@@ -64,7 +70,7 @@ def run_passes(module: ModuleOp, pipeline: str) -> ModuleOp:
 
 
 def numpy_model(
-    model: ModelLike | ModuleOp, stage: str = "cell", options: PipelineOptions | None = None
+    model: ModelLike | ModuleOp, stage: str = "fft", options: PipelineOptions | None = None
 ) -> types.ModuleType:
     """The generated NumPy model, loaded in memory (``.run(inputs)``)."""
     from ..backends.numpy import emit_numpy, load_emitted

@@ -15,6 +15,8 @@ from pathlib import Path
 STAGE_HELP = {
     "import": "model level: one ernn op per ONNX LSTM/GRU/RNN node, nn ops around them",
     "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
+    "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
+    "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
 }
 
 EPILOG = """\
@@ -25,9 +27,12 @@ outputs (-o OUT):
   OUT/model_ref.py   NumPy reference model: run(inputs) -> outputs, keyed by ONNX names;
                      also `python model_ref.py --inputs in.npz --outputs out.npz`
   OUT/weights.npz    its weights
+  OUT/report.json    matrices, parameters, compression and its output error (docs/report.md)
 
 examples:
   ernnc model.onnx -o out/
+  ernnc model.onnx -o out/ --block-size 8
+  ernnc model.onnx -o out/ --block-size 'default=16,layer0.W=8,layer1=4' --calib calib.npz
   ernnc model.onnx --emit cell
   ernnc model.onnx -o out/ --dump-ir ir/
   ernnc ir/01-convert-ernn-to-cell.mlir -o out/
@@ -45,6 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", nargs="?", type=Path, help="ONNX model (.onnx) or IR dump (.mlir)")
     p.add_argument("-o", "--output", type=Path, metavar="OUT", help="output directory")
+    p.add_argument(
+        "--block-size",
+        metavar="SPEC",
+        default="1",
+        help="block-circulant block size of the recurrent weight matrices: N, or per matrix "
+        "'default=16,layer0.W=8,layer1=4' (selectors layerK, layerK.W|R, layerK.fwd|bwd, "
+        "layerK.fwd.W); 1 keeps a matrix dense (default); the FFT form needs powers of two",
+    )
+    p.add_argument(
+        "--calib",
+        type=Path,
+        metavar="FILE.npz",
+        help="inputs keyed by input name, to measure the output error",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     p.add_argument("--emit", metavar="STAGE", help="print the IR after STAGE to stdout and stop")
     p.add_argument(
         "--from",
@@ -125,10 +145,13 @@ def _main(args: argparse.Namespace) -> int:
         for k, v in STAGE_HELP.items():
             print(f"{k:<8} {v}")
         return 0
-    if args.print_pipeline:
-        from .pipeline import PipelineOptions, default_pipeline, pipeline_spec
+    from .pipeline import PipelineOptions
 
-        print(pipeline_spec(default_pipeline(PipelineOptions())))
+    options = PipelineOptions(block_size=args.block_size)
+    if args.print_pipeline:
+        from .pipeline import default_pipeline, pipeline_spec
+
+        print(pipeline_spec(default_pipeline(options)))
         return 0
     if args.model is None:
         raise ErnncError("no model given (see ernnc --help)")
@@ -144,7 +167,8 @@ def _main(args: argparse.Namespace) -> int:
     ):
         raise ErnncError("nothing to do: give -o OUT, --emit STAGE or --print-ir-after")
 
-    from .driver import CompileRequest, compile_to_ir, write_numpy, write_output_dir
+    from .driver import CompileRequest, build_report, compile_to_ir, write_numpy, write_output_dir
+    from .pipeline import default_pipeline, pipeline_spec
 
     print_after: set[str] | None = None
     if args.print_ir_after_all:
@@ -157,16 +181,36 @@ def _main(args: argparse.Namespace) -> int:
         emit=args.emit,
         from_stage=args.from_stage,
         passes=args.passes,
+        options=options,
         dump_ir=args.dump_ir,
         print_after=print_after,
         verify_each=args.verify_each,
         time_passes=args.time_passes,
     )
-    module, runner = compile_to_ir(req)
+    pipeline = args.passes if args.passes is not None else pipeline_spec(default_pipeline(options))
+    if args.calib is not None and not args.calib.exists():
+        raise ErnncError(f"calibration file {args.calib}: no such file")
+    result = compile_to_ir(req, keep=("cell", "circulant"))
     if args.emit is None and args.output is not None:
-        write_output_dir(args.output, lambda d: write_numpy(module, d))
+        import json
+
+        from .report import format_table, large_error_warnings
+
+        report = build_report(result, args.model, args.calib, pipeline)
+
+        def write(directory: Path) -> None:
+            write_numpy(result.module, directory)
+            (directory / "report.json").write_text(
+                json.dumps(report, indent=2) + "\n", encoding="utf-8"
+            )
+
+        write_output_dir(args.output, write)
+        if "compression" in report and not args.quiet:
+            print(format_table(report))
+        for warning in large_error_warnings(report):
+            print(f"ernnc: {warning}", file=sys.stderr)
     if args.time_passes:
-        runner.report_times(sys.stderr)
+        result.runner.report_times(sys.stderr)
     return 0
 
 

@@ -23,7 +23,12 @@ def ernnc_dialects() -> dict[str, object]:
 
         return CELL
 
-    return {"ernn": ernn, "nn": nn, "cell": cell}
+    def circ():  # noqa: ANN202
+        from ..dialects.circ import CIRC
+
+        return CIRC
+
+    return {"ernn": ernn, "nn": nn, "cell": cell, "circ": circ}
 
 
 def make_context() -> Context:

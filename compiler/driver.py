@@ -91,12 +91,26 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
     return import_onnx(load_model(path)), "import"
 
 
-def compile_to_ir(req: CompileRequest, out: TextIO | None = None) -> tuple[ModuleOp, PassRunner]:
+@dataclass
+class Compiled:
+    module: ModuleOp
+    runner: PassRunner
+    start_stage: str
+    # copies of the IR at the stages asked for in ``keep``
+    snapshots: dict[str, ModuleOp] = field(default_factory=dict)
+
+
+def compile_to_ir(
+    req: CompileRequest, out: TextIO | None = None, keep: tuple[str, ...] = ()
+) -> Compiled:
     """Run the pipeline; print the IR of ``req.emit`` to ``out`` (stdout) if asked."""
     from .context import make_context
 
     out = sys.stdout if out is None else out
     module, stage = load_input(req.model, req.from_stage)
+    result = Compiled(module, None, stage)  # type: ignore[arg-type]
+    if stage in keep:
+        result.snapshots[stage] = module.clone()
     runner = PassRunner(
         make_context(),
         dump_dir=req.dump_ir,
@@ -112,26 +126,29 @@ def compile_to_ir(req: CompileRequest, out: TextIO | None = None) -> tuple[Modul
             raise ErnncError(
                 f"cannot create IR dump directory {req.dump_ir}: {e.strerror}"
             ) from None
+    result.runner = runner
     runner.start(module, stage)
     if req.emit == stage:
         print_ir(module, out)
-        return module, runner
+        return result
     if req.passes is not None:
         if req.emit is not None:
             raise ErnncError(
                 "--emit names a stage of the default pipeline; with --passes use --print-ir-after"
             )
         runner.run(parse_passes(req.passes), module)
-        return module, runner
+        return result
     order = list(STAGES)
     for name, spec in default_pipeline(req.options):
         if order.index(name) <= order.index(stage):
             continue
         runner.run(parse_passes(spec), module)
+        if name in keep:
+            result.snapshots[name] = module.clone()
         if req.emit == name:
             print_ir(module, out)
             break
-    return module, runner
+    return result
 
 
 def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
@@ -168,6 +185,37 @@ def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def build_report(result: Compiled, model: Path, calib: Path | None, pipeline: str) -> dict:
+    """report.json's content (see docs/report.md)."""
+    from .. import __version__
+    from . import report as rp
+
+    report: dict = {"ernnc_version": __version__, "model": model.name, "pipeline": pipeline}
+    cell_ir = result.snapshots.get("cell")
+    circ_ir = result.snapshots.get("circulant")
+    if cell_ir is not None:
+        dense = rp.dense_matrices(cell_ir)
+        matrices = (
+            rp.circulant_matrices(circ_ir, dense) if circ_ir is not None else list(dense.values())
+        )
+        report["compression"] = rp.compression_section(matrices, rp.constant_params(cell_ir))
+        if any(m.block > 1 for m in matrices):
+            if calib is not None:
+                inputs, source = (
+                    rp.load_calibration(calib, cell_ir),
+                    f"calibration inputs {calib.name}",
+                )
+            else:
+                inputs = rp.random_inputs(cell_ir)
+                first = next(iter(inputs.values()))
+                source = (
+                    f"random inputs ({first.shape[1] if first.ndim > 1 else 1} sequences; "
+                    "give --calib for real data)"
+                )
+            report["accuracy"] = rp.accuracy_section(cell_ir, result.module, inputs, source)
+    return report
 
 
 def write_numpy(module: ModuleOp, directory: Path) -> None:

@@ -19,7 +19,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.printer import Printer
-from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from .errors import ErnncError
 
@@ -27,6 +27,8 @@ from .errors import ErnncError
 STAGES: dict[str, str] = {
     "import": "model level: one ernn op per ONNX LSTM/GRU/RNN node, nn ops around them",
     "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
+    "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
+    "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
 }
 
 CLEANUP = "canonicalize,cse,dce"
@@ -36,11 +38,31 @@ CLEANUP = "canonicalize,cse,dce"
 class PipelineOptions:
     """What the CLI flags ask of the default pipeline."""
 
+    # --block-size: "8", or "default=16,layer0.W=8,layer1=4"; 1 keeps matrices dense
+    block_size: str = "1"
+
+
+def _block_circulant_spec(block_size: str) -> str:
+    from ..passes.block_circulant import parse_block_spec
+
+    try:
+        default, overrides = parse_block_spec(block_size)
+    except Exception as e:  # noqa: BLE001 - PassFailedException from the parser
+        raise ErnncError(f"--block-size {block_size!r}: {e}") from None
+    spec = f"ernn-block-circulant{{block={default or 1}"
+    if overrides:
+        spec += ' per-matrix="' + ",".join(f"{k}={v}" for k, v in overrides.items()) + '"'
+    return spec + "}"
+
 
 def default_pipeline(options: PipelineOptions) -> list[tuple[str, str]]:
     """(stage, pipeline spec) pairs in order; each spec takes the IR from the
     previous stage to the named one."""
-    return [("cell", f"convert-ernn-to-cell,ernn-fuse-gates,{CLEANUP}")]
+    return [
+        ("cell", f"convert-ernn-to-cell,ernn-fuse-gates,{CLEANUP}"),
+        ("circulant", f"{_block_circulant_spec(options.block_size)},{CLEANUP}"),
+        ("fft", f"ernn-circulant-to-fft,{CLEANUP}"),
+    ]
 
 
 def pipeline_spec(stages: list[tuple[str, str]]) -> str:
@@ -93,8 +115,9 @@ class PassRunner:
                 p.apply(self.ctx, module)
             except ErnncError:
                 raise
-            except VerifyException as e:
-                raise ErnncError(f"pass '{p.name}' failed: {e}") from e
+            except (VerifyException, PassFailedException) as e:
+                msg = str(e).strip().splitlines()
+                raise ErnncError(f"pass '{p.name}': {msg[0] if msg else type(e).__name__}") from e
             self.timings.append((p.name, time.perf_counter() - t0))
             if self.verify_each:
                 try:

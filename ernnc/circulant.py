@@ -124,3 +124,26 @@ def relative_error(w: np.ndarray, gen: np.ndarray, bl: Blocking) -> float:
 
 def is_power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
+
+
+def real_dft(b: int) -> np.ndarray:
+    """[b, 2F] real matrix: x @ real_dft(b) interleaves (Re, Im) of rfft(x)."""
+    k = np.arange(b)[:, None]
+    f = np.arange(b // 2 + 1)[None, :]
+    angle = 2 * np.pi * k * f / b
+    out = np.empty((b, 2 * (b // 2 + 1)))
+    out[:, 0::2] = np.cos(angle)
+    out[:, 1::2] = -np.sin(angle)
+    return out
+
+
+def real_idft(b: int) -> np.ndarray:
+    """[2F, b] real matrix: interleaved (Re, Im) spectra @ real_idft(b) = irfft(., n=b)."""
+    f = np.arange(b // 2 + 1)[:, None]
+    k = np.arange(b)[None, :]
+    angle = 2 * np.pi * f * k / b
+    weight = np.where((f == 0) | (2 * f == b), 1.0, 2.0) / b
+    out = np.empty((2 * (b // 2 + 1), b))
+    out[0::2] = weight * np.cos(angle)
+    out[1::2] = -weight * np.sin(angle)
+    return out

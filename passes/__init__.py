@@ -17,6 +17,8 @@ from xdsl.passes import ModulePass
 ERNNC_PASSES: dict[str, tuple[str, str]] = {
     "convert-ernn-to-cell": ("convert_ernn_to_cell", "ConvertErnnToCell"),
     "ernn-fuse-gates": ("fuse_gates", "FuseGates"),
+    "ernn-block-circulant": ("block_circulant", "BlockCirculant"),
+    "ernn-circulant-to-fft": ("circulant_to_fft", "CirculantToFFT"),
 }
 
 

@@ -72,7 +72,7 @@ def lower_matvec(mv: circ.MatVecOp, rffts: dict[tuple[SSAValue, int], SSAValue])
 
 def _irfft(v: SSAValue) -> circ.IrfftOp | None:
     op = v.owner
-    return op if isinstance(op, circ.IrfftOp) and len(v.uses) == 1 else None
+    return op if isinstance(op, circ.IrfftOp) and v.has_one_use() else None
 
 
 def _compatible(a: circ.IrfftOp, b: circ.IrfftOp) -> bool:
@@ -103,7 +103,7 @@ class MergeInverseTransforms(RewritePattern):
                 rewriter.erase(b)
                 return
             inner = first.owner
-            if isinstance(inner, nn.AddOp) and len(first.uses) == 1:
+            if isinstance(inner, nn.AddOp) and first.has_one_use():
                 for x, c in ((inner.lhs, inner.rhs), (inner.rhs, inner.lhs)):
                     a = _irfft(x)
                     if a is not None and _compatible(a, b) and _irfft(c) is None:

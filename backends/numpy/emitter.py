@@ -3,10 +3,15 @@ standalone Python file that needs only NumPy and its weights file.
 
 The printer has one method per op (``_print_<dialect>_<op>``). Scans get a
 function each. Inside a scan, the ops that depend only on the input and on
-values from outside (the input projection W x_t, its bias) are hoisted and
-computed for all time steps at once; the rest runs per step into buffers
-allocated before the loop, so a step is a handful of NumPy calls with
+values from outside (the input projection W x_t, its bias, its spectra) are
+hoisted and computed for all time steps at once; the rest runs per step into
+buffers allocated before the loop, so a step is a handful of NumPy calls with
 ``out=``. Yielded states swap buffers instead of being copied.
+
+Spectra (the ``circ`` FFT form, [M, Q, F, 2] in the IR) are held as complex
+arrays laid out [F, M, Q], frequency first, so that the frequency-domain MAC
+is one batched matmul over the bins (``Wf[f] @ Xf[f]``). The DFTs of the
+length-b blocks are small real matmuls (``ernnc.circulant.real_dft``).
 """
 
 from __future__ import annotations
@@ -26,23 +31,14 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Block, Operation, SSAValue
 
-from ...dialects import cell, nn
+from ...circulant import Blocking, expand, real_dft, real_idft, spectra
+from ...dialects import cell, circ, nn
 from ...dialects.constants import dtype_of, numpy_from_dense
 from ...dialects.shapes import DYN, tensor_shape
 from .activations import activation_statements, float_literal
 from .source import Names, Source
 
 INT64_MAX = 2**63 - 1
-
-
-def is_matvec_weight(v: SSAValue) -> bool:
-    """A constant read only as the W of matvecs (stored transposed)."""
-    uses = [u.operation for u in v.uses]
-    return (
-        isinstance(v.owner, arith.ConstantOp)
-        and bool(uses)
-        and all(isinstance(u, cell.MatVecOp) and u.w is v for u in uses)
-    )
 
 
 class UnsupportedOpError(Exception):
@@ -60,11 +56,42 @@ def _dtype_expr(t: object) -> str:
     return "np." + dtype_of(t.element_type).name.replace("bool", "bool_")
 
 
+def _complex_expr(t: object) -> str:
+    assert isinstance(t, TensorType)
+    return "np.complex128" if dtype_of(t.element_type) == np.float64 else "np.complex64"
+
+
 def _shape_expr(shape: tuple[int, ...], dyn: list[str]) -> str:
     """A shape tuple where symbolic dims come, in order, from ``dyn``."""
     it = iter(dyn)
     parts = [next(it) if d == DYN else str(d) for d in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _is_weight_of(v: SSAValue, cls: type[Operation], field_name: str) -> bool:
+    uses = [u.operation for u in v.uses]
+    return (
+        isinstance(v.owner, arith.ConstantOp)
+        and bool(uses)
+        and all(isinstance(u, cls) and getattr(u, field_name) is v for u in uses)
+    )
+
+
+def is_matvec_weight(v: SSAValue) -> bool:
+    """A constant read only as matvec weights (stored in a derived form)."""
+    return (
+        _is_weight_of(v, cell.MatVecOp, "w")
+        or _is_weight_of(v, circ.MatVecOp, "gen")
+        or _is_weight_of(v, circ.MacOp, "lhs")
+    )
+
+
+def is_spectral(v: SSAValue) -> bool:
+    """A value in the frequency domain (held as complex [F, M, Q])."""
+    op = v.owner
+    if isinstance(op, circ.RfftOp | circ.MacOp):
+        return True
+    return isinstance(op, nn.AddOp | nn.SubOp) and is_spectral(op.lhs)
 
 
 @dataclass
@@ -81,12 +108,17 @@ class _Scope:
     sequence: set[SSAValue] = field(default_factory=set)
     # weights.npz key -> local name bound to that array
     weight_locals: dict[str, str] = field(default_factory=dict)
+    # the batch size inside a scan step ("N"), else None
+    batch: str | None = None
+
+    def ref(self, v: SSAValue) -> str:
+        return self.refs.get(v, self.names[v])
 
     def weight(self, key: str) -> str:
         return self.weight_locals.get(key, f"w[{key!r}]")
 
-    def ref(self, v: SSAValue) -> str:
-        return self.refs.get(v, self.names[v])
+    def buffered(self, v: SSAValue) -> bool:
+        return v in self.buffers
 
 
 class ModelPrinter:
@@ -97,25 +129,57 @@ class ModelPrinter:
         self.func = funcs[0]
         self.names = Names()
         self.weights: dict[str, np.ndarray] = {}
-        self._weight_of: dict[tuple[SSAValue, bool], str] = {}
+        self._weight_of: dict[tuple[SSAValue | None, str], str] = {}
         self.helpers: list[Source] = []
         self._scans = 0
 
     # -- weights ----------------------------------------------------------
 
-    def weight(self, value: SSAValue, transposed: bool = False) -> str:
-        """Key in weights.npz of a constant (W.T for matvec weights)."""
-        key = (value, transposed)
+    def weight(
+        self,
+        value: SSAValue,
+        form: str = "",
+        derive: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> str:
+        """Key in weights.npz of a constant, or of ``derive(constant)`` (named
+        by ``form``: matvecs store W.T, circulant ones the spectra)."""
+        key = (value, form)
         if key not in self._weight_of:
             owner = value.owner
             assert isinstance(owner, arith.ConstantOp)
             arr = numpy_from_dense(owner.value)  # type: ignore[arg-type]
-            if transposed:
-                arr = np.ascontiguousarray(arr.T)
+            if derive is not None:
+                arr = np.ascontiguousarray(derive(arr))
             name = f"c{len(self.weights)}"
             self.weights[name] = arr
             self._weight_of[key] = name
         return self._weight_of[key]
+
+    def table(self, name: str, make: Callable[[], np.ndarray]) -> str:
+        """Key of a fixed table (DFT matrices) shared by all ops."""
+        key = (None, name)
+        if key not in self._weight_of:
+            self.weights[name] = np.ascontiguousarray(make())
+            self._weight_of[key] = name
+        return name
+
+    def matvec_weight(self, op: cell.MatVecOp | circ.MatVecOp) -> str:
+        if isinstance(op, cell.MatVecOp):
+            return self.weight(op.w, "T", lambda a: a.T)
+        m, k = op.shape
+        bl = Blocking(len(op.gates), m // len(op.gates), k, op.block_size)
+        return self.weight(op.gen, "dense.T", lambda g: expand(g, bl).T)
+
+    def spectra_weight(self, op: circ.MacOp) -> str:
+        """[P, Q, F, 2] spectra stored as complex [F, Q, P] for xf[f] @ wf[f]."""
+
+        def layout(a: np.ndarray) -> np.ndarray:
+            c = a[..., 0] + 1j * a[..., 1]
+            return c.transpose(2, 1, 0).astype(
+                np.complex128 if a.dtype == np.float64 else np.complex64
+            )
+
+        return self.weight(op.lhs, "spectra", layout)
 
     # -- module -----------------------------------------------------------
 
@@ -211,11 +275,22 @@ class ModelPrinter:
                 '            raise ValueError(f"input {name!r} dim {k} ({want}) is {got}, elsewhere {dims[want]}")',
                 "    return np.ascontiguousarray(a, dtype=dtype)",
                 "",
+                "",
+                "def _pad(x, n):",
+                '    """x as 2-D [rows, n], its last axis zero-padded to n."""',
+                "    x = x.reshape(-1, x.shape[-1])",
+                "    if x.shape[1] == n:",
+                "        return x",
+                "    out = np.zeros((x.shape[0], n), x.dtype)",
+                "    out[:, : x.shape[1]] = x",
+                "    return out",
             ]
         )
         for h in self.helpers:
             out.line("")
+            out.line("")
             out.lines_(h.lines)
+        out.line("")
         out.line("")
         out.line("def run(inputs, weights=None):")
         out.line('    """Run the model on a dict of arrays keyed by the ONNX input names."""')
@@ -240,6 +315,45 @@ class ModelPrinter:
         )
         return out.text()
 
+    # -- step buffers -----------------------------------------------------
+
+    def declare_buffers(self, op: Operation, scope: _Scope) -> None:
+        """Allocate, before a scan's loop, the buffers its step writes into."""
+        src, n = scope.src, scope.names
+        r = op.results[0] if op.results else None
+        if isinstance(op, circ.RfftOp):
+            k, b = tensor_shape(op.input.type)[-1], op.block.value.data
+            q, f = -(-k // b), b // 2 + 1
+            dtype = _dtype_expr(op.input.type)
+            src.line(f"{n[r]}_r = np.empty((N, {q}, {2 * f}), {dtype})")
+            if k % b:
+                src.line(f"{n[r]}_p = np.zeros((N, {q * b}), {dtype})")
+            src.line(f"{n[r]} = {n[r]}_r.view({_complex_expr(op.input.type)}).transpose(2, 0, 1)")
+            scope.buffers[r] = n[r]  # type: ignore[index]
+        elif isinstance(op, circ.IrfftOp):
+            s = tensor_shape(op.input.type)
+            p, b = s[-3], op.block.value.data
+            dtype = _dtype_expr(op.result.type)
+            src.line(
+                f"{n[r]}_c = np.empty((N, {p}, {b // 2 + 1}), {_complex_expr(op.result.type)})"
+            )
+            src.line(f"{n[r]}_y = np.empty((N, {p}, {b}), {dtype})")
+            if op.rows == p * b:
+                src.line(f"{n[r]} = {n[r]}_y.reshape(N, {p * b})")
+            else:
+                src.line(f"{n[r]} = np.empty((N, {op.rows}), {dtype})")
+            scope.buffers[r] = n[r]  # type: ignore[index]
+        elif r is not None and is_spectral(r):
+            s = tensor_shape(r.type)
+            src.line(f"{n[r]} = np.empty(({s[-2]}, N, {s[-3]}), {_complex_expr(r.type)})")
+            scope.buffers[r] = n[r]
+        elif isinstance(op, _BUFFERED):
+            assert r is not None
+            src.line(
+                f"{n[r]} = np.empty({_shape_expr(tensor_shape(r.type), ['N'])}, {_dtype_expr(r.type)})"
+            )
+            scope.buffers[r] = n[r]
+
     # -- ops --------------------------------------------------------------
 
     def print_op(self, op: Operation, scope: _Scope) -> None:
@@ -257,7 +371,7 @@ class ModelPrinter:
         else:
             self._assign(scope, result, f"{fn}({', '.join(args)})")
 
-    def _axis(self, scope: _Scope, op: Operation, axis: int, value: SSAValue) -> int:
+    def _axis(self, op: Operation, axis: int, value: SSAValue) -> int:
         """Axes inside scan bodies count from the end, so that the same code
         works on one step [N, F] and on a hoisted sequence [T, N, F]."""
         rank = len(tensor_shape(value.type))
@@ -278,7 +392,7 @@ class ModelPrinter:
                 )
             return
         if is_matvec_weight(op.result):
-            return  # matvecs read a transposed copy from the weights file
+            return  # matvecs read a derived copy from the weights file
         self._assign(scope, op.result, scope.weight(self.weight(op.result)))
 
     def _print_func_return(self, op: func.ReturnOp, scope: _Scope) -> None:
@@ -339,7 +453,7 @@ class ModelPrinter:
     def _print_nn_gemm(self, op: nn.GemmOp, scope: _Scope) -> None:
         a = scope.ref(op.a) + (".T" if op.trans_a.value.data else "")
         if isinstance(op.b.owner, arith.ConstantOp) and op.trans_b.value.data:
-            b = scope.weight(self.weight(op.b, transposed=True))
+            b = scope.weight(self.weight(op.b, "T", lambda a: a.T))
         else:
             b = scope.ref(op.b) + (".T" if op.trans_b.value.data else "")
         expr = f"{a} @ {b}"
@@ -393,30 +507,95 @@ class ModelPrinter:
 
     def _print_nn_split(self, op: nn.SplitOp, scope: _Scope) -> None:
         x = scope.ref(op.input)
-        axis = self._axis(scope, op, op.axis.value.data, op.input)
-        if axis < 0:
-            lead = "..., "
-        else:
-            lead = ":, " * axis
+        axis = self._axis(op, op.axis.value.data, op.input)
+        lead = "..., " if axis < 0 else ":, " * axis
         for r, o, s in zip(op.outputs, op.offsets(), op.split_sizes()):
-            expr = f"{x}[{lead}{o}:{o + s}]"
             if r in scope.buffers:  # a view of the input buffer, made once
                 continue
-            self._assign(scope, r, expr)
+            self._assign(scope, r, f"{x}[{lead}{o}:{o + s}]")
 
-    def _print_cell_matvec(self, op: cell.MatVecOp, scope: _Scope) -> None:
-        if is_matvec_weight(op.w):
-            wt = scope.weight(self.weight(op.w, transposed=True))
+    def _matvec(
+        self, op: cell.MatVecOp | circ.MatVecOp, scope: _Scope, x_value: SSAValue, w_value: SSAValue
+    ) -> None:
+        if is_matvec_weight(w_value):
+            wt = scope.weight(self.matvec_weight(op))
         else:
-            wt = f"{scope.ref(op.w)}.T"
-        x = scope.ref(op.x)
-        if op.x in scope.sequence:
-            k, m = tensor_shape(op.w.type)[1], tensor_shape(op.w.type)[0]
+            wt = f"{scope.ref(w_value)}.T"
+        x = scope.ref(x_value)
+        if x_value in scope.sequence:
+            k, m = tensor_shape(x_value.type)[-1], tensor_shape(op.results[0].type)[-1]
             self._assign(
-                scope, op.result, f"({x}.reshape(-1, {k}) @ {wt}).reshape({x}.shape[:-1] + ({m},))"
+                scope,
+                op.results[0],
+                f"({x}.reshape(-1, {k}) @ {wt}).reshape({x}.shape[:-1] + ({m},))",
             )
             return
-        self._ufunc(scope, op.result, "np.matmul", [x, wt])
+        self._ufunc(scope, op.results[0], "np.matmul", [x, wt])
+
+    def _print_cell_matvec(self, op: cell.MatVecOp, scope: _Scope) -> None:
+        self._matvec(op, scope, op.x, op.w)
+
+    def _print_circ_matvec(self, op: circ.MatVecOp, scope: _Scope) -> None:
+        """The circulant form, computed as its definition: the dense matrix the
+        generators stand for (expanded once, when the weights are written)."""
+        self._matvec(op, scope, op.x, op.gen)
+
+    def _print_circ_rfft(self, op: circ.RfftOp, scope: _Scope) -> None:
+        k, b = tensor_shape(op.input.type)[-1], op.block.value.data
+        q = -(-k // b)
+        x, r = scope.ref(op.input), op.result
+        dft = scope.weight(
+            self.table(f"dft{b}", lambda: real_dft(b).astype(dtype_of(op.input.type.element_type)))
+        )  # type: ignore[attr-defined]
+        if r in scope.buffers:
+            name = scope.buffers[r]
+            if k % b:
+                scope.src.line(f"{name}_p[:, :{k}] = {x}")
+                x = f"{name}_p"
+            scope.src.line(f"np.matmul({x}.reshape(N, {q}, {b}), {dft}, out={name}_r)")
+            return
+        complex_t = _complex_expr(op.input.type)
+        self._assign(
+            scope,
+            r,
+            f"(_pad({x}, {q * b}).reshape(-1, {q}, {b}) @ {dft}).view({complex_t}).transpose(2, 0, 1)",
+        )
+
+    def _print_circ_mac(self, op: circ.MacOp, scope: _Scope) -> None:
+        wf = scope.weight(self.spectra_weight(op))
+        self._ufunc(scope, op.result, "np.matmul", [scope.ref(op.rhs), wf])
+
+    def _print_circ_irfft(self, op: circ.IrfftOp, scope: _Scope) -> None:
+        s = tensor_shape(op.input.type)
+        p, b, rows = s[-3], op.block.value.data, op.rows
+        gates = len(op.gates)
+        idft = scope.weight(
+            self.table(
+                f"idft{b}", lambda: real_idft(b).astype(dtype_of(op.result.type.element_type))
+            )
+        )  # type: ignore[attr-defined]
+        real_t = _dtype_expr(op.result.type)
+        acc, r = scope.ref(op.input), op.result
+        keep = None
+        if rows != p * b:
+            per = p // gates
+            keep = (
+                "np.r_["
+                + ", ".join(f"{g * per * b}:{g * per * b + rows // gates}" for g in range(gates))
+                + "]"
+            )
+        if r in scope.buffers:
+            name = scope.buffers[r]
+            scope.src.line(f"np.copyto({name}_c, {acc}.transpose(1, 2, 0))")
+            scope.src.line(f"np.matmul({name}_c.view({real_t}), {idft}, out={name}_y)")
+            if keep is not None:
+                scope.src.line(f"np.take({name}_y.reshape(N, {p * b}), {keep}, axis=1, out={name})")
+            return
+        lead = "T, -1" if any(v in scope.sequence for v in [op.input]) else "-1"
+        expr = f"(np.ascontiguousarray({acc}.transpose(1, 2, 0)).view({real_t}) @ {idft}).reshape(-1, {p * b})"
+        if keep is not None:
+            expr += f"[:, {keep}]"
+        self._assign(scope, r, f"{expr}.reshape({lead}, {rows})")
 
     def _print_cell_scan(self, op: cell.ScanOp, scope: _Scope) -> None:
         ScanPrinter(self, op).print(scope)
@@ -424,6 +603,9 @@ class ModelPrinter:
 
 _HOISTABLE = (
     cell.MatVecOp,
+    circ.MatVecOp,
+    circ.RfftOp,
+    circ.MacOp,
     nn.AddOp,
     nn.SubOp,
     nn.MulOp,
@@ -432,7 +614,18 @@ _HOISTABLE = (
     nn.ClipOp,
     nn.SplitOp,
 )
-_BUFFERED = (cell.MatVecOp, nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp, nn.ActOp, nn.ClipOp)
+_BUFFERED = (
+    cell.MatVecOp,
+    circ.MatVecOp,
+    circ.MacOp,
+    nn.AddOp,
+    nn.SubOp,
+    nn.MulOp,
+    nn.DivOp,
+    nn.ActOp,
+    nn.ClipOp,
+)
+_STEP_BUFFERED = (*_BUFFERED, circ.RfftOp, circ.IrfftOp)
 
 
 class ScanPrinter:
@@ -494,36 +687,26 @@ class ScanPrinter:
             )
             src.line("T, N = x.shape[0], x.shape[1]")
             dtype = _dtype_expr(scan.finals[0].type)
-            weights: dict[str, str] = {}
-            for op in block.walk():
-                if isinstance(op, cell.MatVecOp) and is_matvec_weight(op.w):
-                    key = self.model.weight(op.w, transposed=True)
-                    if key not in weights:
-                        weights[key] = f"w_{key}"
-                        src.line(f"w_{key} = w[{key!r}]")
+            weights = self._bind_weights(src)
             # The hoisted part, on sequences with a leading time axis.
             n.set(x_t, "x")
             seq_scope = _Scope(n, src, sequence=seq_values, weight_locals=weights)
             for op in hoisted:
                 self.model.print_op(op, seq_scope)
             # Step buffers, allocated once.
-            step = _Scope(n, src, weight_locals=weights)
+            step = _Scope(n, src, weight_locals=weights, batch="N")
             for v in seq_values:
-                step.refs[v] = f"{n[v]}[t]"
+                step.refs[v] = f"{n[v]}[:, t * N : t * N + N]" if is_spectral(v) else f"{n[v]}[t]"
             for s, name in zip(states, state_names):
                 step.refs[s] = name
             for op in steps:
-                if isinstance(op, _BUFFERED):
-                    r = op.results[0]
-                    step.buffers[r] = n[r]
-                    src.line(
-                        f"{n[r]} = np.empty({_shape_expr(tensor_shape(r.type), ['N'])}, {dtype})"
-                    )
+                if isinstance(op, _STEP_BUFFERED):
+                    self.model.declare_buffers(op, step)
             # Each yielded value gets a buffer of its own to swap with its state.
             yield_bufs: list[str] = []
             for k, v in enumerate(term.values):
                 buf = step.buffers.get(v)
-                if buf is None or buf in yield_bufs or isinstance(v.owner, nn.SplitOp):
+                if buf is None or buf in yield_bufs or not isinstance(v.owner, _BUFFERED):
                     buf = f"next{k}"
                     src.line(
                         f"{buf} = np.empty({_shape_expr(tensor_shape(v.type), ['N'])}, {dtype})"
@@ -601,6 +784,42 @@ class ScanPrinter:
         results = [outer.names[scan.y]] + [outer.names[r] for r in scan.finals]
         outer.src.line(f"{', '.join(results)} = {self.fn}({', '.join(args)})")
 
+    def _bind_weights(self, src: Source) -> dict[str, str]:
+        """Bind the weights the body reads to locals at the top of the function."""
+        keys: list[str] = []
+        for op in self.block.walk():
+            if isinstance(op, cell.MatVecOp | circ.MatVecOp) and is_matvec_weight(op.operands[0]):
+                keys.append(self.model.matvec_weight(op))
+            elif isinstance(op, circ.MacOp) and is_matvec_weight(op.lhs):
+                keys.append(self.model.spectra_weight(op))
+            elif isinstance(op, circ.RfftOp):
+                b = op.block.value.data
+                keys.append(
+                    self.model.table(
+                        f"dft{b}",
+                        lambda b=b, op=op: real_dft(b).astype(dtype_of(op.input.type.element_type)),
+                    )
+                )  # type: ignore[attr-defined]
+            elif isinstance(op, circ.IrfftOp):
+                b = op.block.value.data
+                keys.append(
+                    self.model.table(
+                        f"idft{b}",
+                        lambda b=b, op=op: real_idft(b).astype(
+                            dtype_of(op.result.type.element_type)
+                        ),
+                    )
+                )  # type: ignore[attr-defined]
+        weights: dict[str, str] = {}
+        for key in keys:
+            if key not in weights:
+                weights[key] = f"w_{key}"
+                src.line(f"w_{key} = w[{key!r}]")
+        return weights
+
 
 def emit_numpy(module: ModuleOp) -> Emitted:
     return ModelPrinter(module).print()
+
+
+__all__ = ["Emitted", "UnsupportedOpError", "emit_numpy", "spectra"]
