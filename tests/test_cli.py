@@ -72,10 +72,17 @@ def test_output_is_deterministic(tmp_path):
 
 
 def test_emit_prints_each_stage(capsys):
-    marks = {"import": "ernn.gru", "cell": "cell.matvec", "circulant": "circ.matvec", "fft": "circ.rfft"}
+    marks = {
+        "import": "ernn.gru",
+        "cell": "cell.matvec",
+        "circulant": "circ.matvec",
+        "fft": "circ.rfft",
+    }
     assert list(marks) == list(STAGES)
     for stage, mark in marks.items():
-        assert main([str(ZOO / "gru_l1_uni_dyn_op20.onnx"), "--emit", stage, "--block-size", "4"]) == 0
+        assert (
+            main([str(ZOO / "gru_l1_uni_dyn_op20.onnx"), "--emit", stage, "--block-size", "4"]) == 0
+        )
         out = capsys.readouterr().out
         assert out.startswith("builtin.module")
         assert {m for m in marks.values() if m in out} == {mark}, stage
