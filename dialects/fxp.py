@@ -262,10 +262,9 @@ class ConstantOp(IRDLOperation):
 
 class _TableActivation(IRDLOperation):
     """Common part of fxp.pwl and fxp.lut: a uniform grid of segments of
-    width 2^step_log2 starting at ``lo``; index k covers [lo + k s, lo + (k+1) s)."""
+    width 2^step_log2 starting at ``lo``; index k covers [lo + k s, lo + (k+1) s).
+    (Operands are declared by each op, so that the input comes first.)"""
 
-    input = operand_def(TensorType)
-    result = result_def(TensorType)
     fn = prop_def(StringAttr)
     lo = prop_def(FloatAttr)
     step_log2 = prop_def(IntegerAttr[I64])
@@ -303,8 +302,10 @@ class PwlOp(_TableActivation):
     """
 
     name = "fxp.pwl"
+    input = operand_def(TensorType)
     slopes = operand_def(TensorType)
     intercepts = operand_def(TensorType)
+    result = result_def(TensorType)
     assembly_format = (
         "$input `,` $slopes `,` $intercepts attr-dict `:` functional-type(operands, results)"
     )
@@ -350,7 +351,9 @@ class LutOp(_TableActivation):
     """Table activation: y = cast(table[clamp(floor((x - lo) / 2^step_log2), 0, n - 1)])."""
 
     name = "fxp.lut"
+    input = operand_def(TensorType)
     table = operand_def(TensorType)
+    result = result_def(TensorType)
     assembly_format = "$input `,` $table attr-dict `:` functional-type(operands, results)"
 
     def __init__(
