@@ -195,36 +195,42 @@ def build_report(result: Compiled, model: Path, calib: Path | None, pipeline: st
     report: dict = {"ernnc_version": __version__, "model": model.name, "pipeline": pipeline}
     cell_ir = result.snapshots.get("cell")
     circ_ir = result.snapshots.get("circulant")
+    float_ir = result.snapshots.get("fft")
+    quantized = rp.is_quantized(result.module)
+    reference = cell_ir if cell_ir is not None else float_ir
+    inputs: dict = {}
+    source = ""
+    if reference is not None:
+        inputs, source = rp.report_inputs(reference, calib)
     if cell_ir is not None:
         dense = rp.dense_matrices(cell_ir)
         matrices = (
             rp.circulant_matrices(circ_ir, dense) if circ_ir is not None else list(dense.values())
         )
         report["compression"] = rp.compression_section(matrices, rp.constant_params(cell_ir))
-        if any(m.block > 1 for m in matrices):
-            if calib is not None:
-                inputs, source = (
-                    rp.load_calibration(calib, cell_ir),
-                    f"calibration inputs {calib.name}",
-                )
-            else:
-                inputs = rp.random_inputs(cell_ir)
-                first = next(iter(inputs.values()))
-                source = (
-                    f"random inputs ({first.shape[1] if first.ndim > 1 else 1} sequences; "
-                    "give --calib for real data)"
-                )
-            report["accuracy"] = rp.accuracy_section(cell_ir, result.module, inputs, source)
+        compressed = float_ir if float_ir is not None else (None if quantized else result.module)
+        if any(m.block > 1 for m in matrices) and compressed is not None:
+            report["accuracy"] = rp.accuracy_section(cell_ir, compressed, inputs, source)
+    if quantized and float_ir is not None:
+        report["quantization"] = rp.quantization_section(float_ir, result.module, inputs, source)
     return report
 
 
-def write_numpy(module: ModuleOp, directory: Path) -> None:
+def write_numpy(module: ModuleOp, directory: Path, float_model: ModuleOp | None = None) -> None:
+    """model_ref.py and weights.npz; with a float model (the one a quantized
+    module came from) also model_float.py and weights_float.npz."""
     from ..backends.numpy import UnsupportedOpError, emit_numpy
     from ..backends.numpy.npz import save_npz
 
     try:
-        emitted = emit_numpy(module)
+        emitted = emit_numpy(module, float_companion="model_float.py" if float_model else None)
+        companion = (
+            emit_numpy(float_model, weights_file="weights_float.npz") if float_model else None
+        )
     except UnsupportedOpError as e:
         raise ErnncError(f"NumPy backend: {e}") from None
     (directory / "model_ref.py").write_text(emitted.source, encoding="utf-8")
     save_npz(directory / "weights.npz", emitted.weights)
+    if companion is not None:
+        (directory / "model_float.py").write_text(companion.source, encoding="utf-8")
+        save_npz(directory / "weights_float.npz", companion.weights)

@@ -36,6 +36,7 @@ from xdsl.irdl import (
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -260,12 +261,29 @@ class ConstantOp(IRDLOperation):
         check_shape(self.name, tensor_shape(self.result.type), tensor_shape(t))
 
 
+def _table_props(
+    fn: str, lo: float, step_log2: int, params: tuple[float | None, float | None]
+) -> dict[str, Attribute]:
+    props: dict[str, Attribute] = {
+        "fn": StringAttr(fn),
+        "lo": FloatAttr(lo, f64),
+        "step_log2": IntegerAttr(step_log2, i64),
+    }
+    if params[0] is not None:
+        props["alpha"] = FloatAttr(params[0], f64)
+    if params[1] is not None:
+        props["beta"] = FloatAttr(params[1], f64)
+    return props
+
+
 class _TableActivation(IRDLOperation):
     """Common part of fxp.pwl and fxp.lut: a uniform grid of segments of
     width 2^step_log2 starting at ``lo``; index k covers [lo + k s, lo + (k+1) s).
     (Operands are declared by each op, so that the input comes first.)"""
 
     fn = prop_def(StringAttr)
+    alpha = opt_prop_def(FloatAttr)
+    beta = opt_prop_def(FloatAttr)
     lo = prop_def(FloatAttr)
     step_log2 = prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
@@ -274,6 +292,12 @@ class _TableActivation(IRDLOperation):
     @property
     def function(self) -> str:
         return self.fn.data
+
+    def params(self) -> tuple[float, float]:
+        """The function's alpha and beta (what the table approximates)."""
+        a = self.alpha.value.data if self.alpha is not None else 0.0
+        b = self.beta.value.data if self.beta is not None else 0.0
+        return a, b
 
     @property
     def step(self) -> int:
@@ -320,15 +344,12 @@ class PwlOp(_TableActivation):
         fn: str,
         lo: float,
         step_log2: int,
+        params: tuple[float | None, float | None] = (None, None),
     ):
         super().__init__(
             operands=[x, slopes, intercepts],
             result_types=[TensorType(result, tensor_shape(x.type))],
-            properties={
-                "fn": StringAttr(fn),
-                "lo": FloatAttr(lo, f64),
-                "step_log2": IntegerAttr(step_log2, i64),
-            },
+            properties=_table_props(fn, lo, step_log2, params),
         )
 
     @property

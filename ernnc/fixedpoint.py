@@ -350,10 +350,22 @@ def evaluate(table: Table, raw_in: np.ndarray, fin: Fmt, fout: Fmt) -> np.ndarra
     )
 
 
-def max_error(table: Table, fn: str, alpha: float, beta: float, fin: Fmt, fout: Fmt) -> float:
-    """Max |approximation - f| over the representable inputs (all of them up
-    to 2^16, an even spread of 65,537 otherwise)."""
-    xs = _inputs(fin, fin.min_value, fin.max_value + 2.0**-fin.f, limit=65537)
+def max_error(
+    table: Table,
+    fn: str,
+    alpha: float,
+    beta: float,
+    fin: Fmt,
+    fout: Fmt,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> float:
+    """Max |approximation - f| over the representable inputs in [lo, hi]
+    (default: the whole input format; all of them up to 2^16, an even spread
+    of 65,537 otherwise)."""
+    lo = fin.min_value if lo is None else max(lo, fin.min_value)
+    hi = fin.max_value if hi is None else min(hi, fin.max_value)
+    xs = _inputs(fin, lo, hi + 2.0**-fin.f, limit=65537)
     raw = fin.quantize(xs)
     got = fout.value(evaluate(table, raw, fin, fout))
     want = apply_activation(fn, fin.value(raw), alpha, beta)

@@ -420,6 +420,10 @@ class Quantizer:
         alpha, beta = op.params()
         kind, n = self.activations
         fn = op.function
+        params = (
+            op.alpha.value.data if op.alpha else None,
+            op.beta.value.data if op.beta else None,
+        )
         if kind == "pwl":
             table = fit_pwl(fn, alpha, beta, n, _fmt(fin))
             slopes = self._raw_constant(table.slopes, table.slope_fmt, f"{names[0]}.{fn}.slopes")
@@ -430,7 +434,9 @@ class Quantizer:
         else:
             table = build_lut(fn, alpha, beta, n, _fmt(fin), _fmt(fout))
             values = self._raw_constant(table.icpts, table.icpt_fmt, f"{names[0]}.{fn}.table")
-            new = LutOp(x, values, fout, fn=fn, lo=table.lo, step_log2=table.step_log2)
+            new = LutOp(
+                x, values, fout, fn=fn, lo=table.lo, step_log2=table.step_log2, params=params
+            )
         new.attributes["tensor"] = StringAttr(names[0])
         new.attributes["category"] = StringAttr("act")
         if rng is not None:

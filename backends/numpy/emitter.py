@@ -181,7 +181,17 @@ def _is_float_tensor(v: SSAValue) -> bool:
 
 
 class ModelPrinter:
-    def __init__(self, module: ModuleOp, observe: bool = False):
+    def __init__(
+        self,
+        module: ModuleOp,
+        observe: bool = False,
+        *,
+        weights_file: str = "weights.npz",
+        float_companion: str | None = None,
+    ):
+        # the weights file beside the model, and a float model to compare with
+        self.weights_file = weights_file
+        self.float_companion = float_companion
         funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
         if len(funcs) != 1:
             raise UnsupportedOpError("the module must hold exactly one func.func")
@@ -253,6 +263,12 @@ class ModelPrinter:
         return self.table(f"tw{b}_{frac}_re", lambda: tw[0]), self.table(
             f"tw{b}_{frac}_im", lambda: tw[1]
         )
+
+    def count_overflows(self) -> None:
+        """Make every rounding op count the values it saturates or wraps, in
+        the generated module's ``_stats`` (one [overflows, values] per op)."""
+        ops = [op for op in self.func.walk() if isinstance(op, fxp.CastOp | fxp.PwlOp | fxp.LutOp)]
+        self.stats = {op: i for i, op in enumerate(ops) if _fixed(op.results[0]) is not None}
 
     def has_fixed(self) -> bool:
         return any(
@@ -328,7 +344,7 @@ class ModelPrinter:
                 "",
                 "import numpy as np",
                 "",
-                'WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.npz")',
+                f"WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), {self.weights_file!r})",
                 f"INPUTS = {[n for n, _, _ in self.input_specs()]!r}",
                 f"OUTPUTS = {self.output_names()!r}",
                 "_cache = {}",
@@ -374,6 +390,11 @@ class ModelPrinter:
                     else []
                 ),
                 *(["", "", *runtime_source().splitlines()] if self.has_fixed() else []),
+                *(
+                    ["", f"_stats = [[0, 0] for _ in range({len(self.stats)})]"]
+                    if self.stats
+                    else []
+                ),
                 "",
                 "",
                 "def _pad(x, n):",
@@ -399,14 +420,26 @@ class ModelPrinter:
             [
                 "",
                 "",
+                *self._float_companion_lines(),
                 "def main(argv=None):",
                 '    p = argparse.ArgumentParser(description="Run the ernnc NumPy reference model.")',
                 '    p.add_argument("--inputs", required=True, help=".npz file keyed by input name")',
                 '    p.add_argument("--outputs", required=True, help=".npz file to write")',
+                *(
+                    [
+                        '    p.add_argument("--float", action="store_true", help="run the float model instead")'
+                    ]
+                    if self.float_companion
+                    else []
+                ),
                 "    a = p.parse_args(argv)",
                 "    with np.load(a.inputs) as f:",
                 "        inputs = {k: f[k] for k in f.files}",
-                "    np.savez(a.outputs, **run(inputs))",
+                (
+                    "    np.savez(a.outputs, **(run_float(inputs) if a.float else run(inputs)))"
+                    if self.float_companion
+                    else "    np.savez(a.outputs, **run(inputs))"
+                ),
                 "",
                 "",
                 'if __name__ == "__main__":',
@@ -414,6 +447,24 @@ class ModelPrinter:
             ]
         )
         return out.text()
+
+    def _float_companion_lines(self) -> list[str]:
+        if not self.float_companion:
+            return []
+        return [
+            "def run_float(inputs):",
+            f'    """The float model that this bit-accurate one quantizes ({self.float_companion}),',
+            '    on the same inputs, to compare with."""',
+            "    import importlib.util",
+            "",
+            f'    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "{self.float_companion}")',
+            '    spec = importlib.util.spec_from_file_location("model_float", path)',
+            "    module = importlib.util.module_from_spec(spec)",
+            "    spec.loader.exec_module(module)",
+            "    return module.run(inputs)",
+            "",
+            "",
+        ]
 
     # -- step buffers -----------------------------------------------------
 
@@ -1029,8 +1080,20 @@ class ScanPrinter:
         return weights
 
 
-def emit_numpy(module: ModuleOp, observe: bool = False) -> Emitted:
-    return ModelPrinter(module, observe).print()
+def emit_numpy(
+    module: ModuleOp,
+    observe: bool = False,
+    *,
+    weights_file: str = "weights.npz",
+    float_companion: str | None = None,
+    count_overflows: bool = False,
+) -> Emitted:
+    printer = ModelPrinter(
+        module, observe, weights_file=weights_file, float_companion=float_companion
+    )
+    if count_overflows:
+        printer.count_overflows()
+    return printer.print()
 
 
 __all__ = ["Emitted", "UnsupportedOpError", "emit_numpy", "spectra"]
