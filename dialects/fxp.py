@@ -378,16 +378,20 @@ class LutOp(_TableActivation):
     assembly_format = "$input `,` $table attr-dict `:` functional-type(operands, results)"
 
     def __init__(
-        self, x: SSAValue, table: SSAValue, result: FixedType, *, fn: str, lo: float, step_log2: int
+        self,
+        x: SSAValue,
+        table: SSAValue,
+        result: FixedType,
+        *,
+        fn: str,
+        lo: float,
+        step_log2: int,
+        params: tuple[float | None, float | None] = (None, None),
     ):
         super().__init__(
             operands=[x, table],
             result_types=[TensorType(result, tensor_shape(x.type))],
-            properties={
-                "fn": StringAttr(fn),
-                "lo": FloatAttr(lo, f64),
-                "step_log2": IntegerAttr(step_log2, i64),
-            },
+            properties=_table_props(fn, lo, step_log2, params),
         )
 
     def verify_(self) -> None:

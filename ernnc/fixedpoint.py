@@ -325,7 +325,9 @@ def build_lut(fn: str, alpha: float, beta: float, entries: int, fin: Fmt, fout: 
     mids = lo + (np.arange(entries) + 0.5) * 2.0**step_log2
     values = apply_activation(fn, mids, alpha, beta)
     empty = np.zeros(0, dtype=np.int64)
-    return Table("lut", lo, step_log2, empty, fout, fout.quantize(values), fout)
+    # entries beyond the format saturate (never wrap): the table is a constant
+    entries = Fmt(fout.w, fout.i, fout.rnd, True).quantize(values)
+    return Table("lut", lo, step_log2, empty, fout, entries, fout)
 
 
 def evaluate(table: Table, raw_in: np.ndarray, fin: Fmt, fout: Fmt) -> np.ndarray:

@@ -121,6 +121,8 @@ class Quantizer:
     # category of each new value that is not its own cast (views, FFT outputs)
     categories: dict[SSAValue, str] = field(default_factory=dict)
     constants: dict[tuple[SSAValue, str], SSAValue] = field(default_factory=dict)
+    # values a scan yields -> the selector names of their state (h, c)
+    yielded: dict[SSAValue, list[str]] = field(default_factory=dict)
     tables: dict[tuple[str, FixedType, bytes], SSAValue] = field(default_factory=dict)
 
     def category(self, v: SSAValue | None) -> str | None:
@@ -295,7 +297,7 @@ class Quantizer:
     ) -> None:
         """Emit an exact op and cast its result to the format of ``op``'s result."""
         self.emit(new)
-        names = names or self._names(category, layer, direction)
+        names = self.yielded.get(op.results[0]) or names or self._names(category, layer, direction)
         rng = value_range(op.results[0])
         t = self.fixed_type(names, None, rng)
         self.mapping[op.results[0]] = self.cast(new.results[0], t, names[0], rng, category)
@@ -520,11 +522,9 @@ class Quantizer:
         state_types: list[FixedType] = []
         for k, name in enumerate(state_names):
             rng = _union(value_range(term.values[k]), value_range(op.finals[k]))
-            state_types.append(
-                self.fixed_type(
-                    self._names("state", layer, direction, f"{layer}.{direction}.{name}"), None, rng
-                )
-            )
+            names = self._names("state", layer, direction, f"{layer}.{direction}.{name}")
+            self.yielded[term.values[k]] = names
+            state_types.append(self.fixed_type(names, None, rng))
         xs = tensor_shape(x.type)
         assert isinstance(x.type, TensorType)
         body = Block(

@@ -268,7 +268,8 @@ class ModelPrinter:
         """Make every rounding op count the values it saturates or wraps, in
         the generated module's ``_stats`` (one [overflows, values] per op)."""
         ops = [op for op in self.func.walk() if isinstance(op, fxp.CastOp | fxp.PwlOp | fxp.LutOp)]
-        self.stats = {op: i for i, op in enumerate(ops) if _fixed(op.results[0]) is not None}
+        rounding = [op for op in ops if _fixed(op.results[0]) is not None]
+        self.stats = {op: i for i, op in enumerate(rounding)}
 
     def has_fixed(self) -> bool:
         return any(
