@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 TESTS = Path(__file__).parent
 ZOO = TESTS / "models" / "zoo"

@@ -22,18 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
-    ArrayAttr,
-    DictionaryAttr,
-    IntegerAttr,
     ModuleOp,
-    StringAttr,
     TensorType,
 )
 from xdsl.ir import Block, Operation, SSAValue
 
 from ...circulant import Blocking, expand, real_dft, real_idft, spectra
 from ...dialects import cell, circ, nn
-from ...dialects import fxp
+from ...dialects import fxp, signature
 from ...dialects.constants import dtype_of, numpy_from_dense
 from ...dialects.fxp import FixedType, fixed_of
 from ...fixedpoint import runtime_source, twiddles
@@ -192,10 +188,10 @@ class ModelPrinter:
         # the weights file beside the model, and a float model to compare with
         self.weights_file = weights_file
         self.float_companion = float_companion
-        funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
-        if len(funcs) != 1:
-            raise UnsupportedOpError("the module must hold exactly one func.func")
-        self.func = funcs[0]
+        try:
+            self.func = signature.main_func(module)
+        except ValueError as e:
+            raise UnsupportedOpError(str(e)) from None
         # value -> index in the calibration record, when observing
         self.observe: dict[SSAValue, int] = (
             {v: i for i, v in enumerate(observed_values(module))} if observe else {}
@@ -289,31 +285,11 @@ class ModelPrinter:
                 self.print_op(op, scope)
         return Emitted(self._assemble(body), self.weights)
 
-    def _io(self, attrs: ArrayAttr | None, i: int, fallback: str) -> tuple[str, list[int | str]]:
-        if attrs is None:
-            return fallback, []
-        d = attrs.data[i]
-        assert isinstance(d, DictionaryAttr)
-        name = d.data.get("onnx.name")
-        dims = d.data.get("onnx.dims")
-        out_dims: list[int | str] = []
-        if isinstance(dims, ArrayAttr):
-            for x in dims.data:
-                out_dims.append(x.value.data if isinstance(x, IntegerAttr) else x.data)  # type: ignore[union-attr]
-        return (name.data if isinstance(name, StringAttr) else fallback), out_dims
-
     def input_specs(self) -> list[tuple[str, str, list[int | str]]]:
-        specs = []
-        for i, arg in enumerate(self.func.body.block.args):
-            name, dims = self._io(self.func.arg_attrs, i, f"input{i}")
-            if not dims:
-                dims = ["?" if d == DYN else d for d in tensor_shape(arg.type)]
-            specs.append((name, _dtype_expr(arg.type), dims))
-        return specs
+        return [(p.name, _dtype_expr(p.type), list(p.dims)) for p in signature.inputs(self.func)]
 
     def output_names(self) -> list[str]:
-        n = len(self.func.function_type.outputs.data)
-        return [self._io(self.func.res_attrs, i, f"output{i}")[0] for i in range(n)]
+        return [p.name for p in signature.outputs(self.func)]
 
     def _print_signature_checks(self, body: Source) -> None:
         body.line("w = _weights() if weights is None else weights")
