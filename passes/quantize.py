@@ -554,7 +554,10 @@ class Quantizer:
             if v is None:
                 continue
             given.append(k)
-            q = self.get(v)
+            # a constant initial state (a static model's zeros) is quantized here
+            q = self.operand(
+                v, self._names("state", layer, direction, f"{layer}.{direction}.{state_names[k]}")
+            )
             inits.append(
                 self.cast(q, state_types[k], f"{layer}.{direction}.{state_names[k]}", None, "state")
             )
