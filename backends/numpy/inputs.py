@@ -22,21 +22,32 @@ def input_signature(module: ModuleOp) -> list[tuple[str, np.dtype, list[int | st
 def random_inputs(
     module: ModuleOp, samples: int = 4, steps: int = 16, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Standard-normal inputs. A symbolic dim is ``steps`` on the leading axis
-    of a 3-D input (the sequence), ``samples`` elsewhere; integer inputs
-    (sequence lengths) are uniform in [1, steps]."""
+    """Standard-normal inputs. The sequence axis of a 3-D input (its first
+    symbolic dim that is not the batch of an integer input) is ``steps``
+    long, other symbolic dims ``samples``; integer inputs (sequence lengths)
+    are uniform in [1, the sequence's length]."""
     rng = np.random.default_rng(seed)
-    sizes: dict[str, int] = {}
     sig = input_signature(module)
+    batch = {d for _, dtype, dims in sig if dtype.kind in "iu" for d in dims if isinstance(d, str)}
+    sizes: dict[str, int] = {}
+    longest = steps
+    for _, dtype, dims in sig:
+        if len(dims) == 3 and dtype.kind == "f":
+            seq = next((d for d in dims if isinstance(d, str) and d not in batch), None)
+            if seq is not None:
+                sizes.setdefault(seq, steps)
+            else:  # a static sequence axis (the shorter of two static ones is safe)
+                static = [d for d in dims[:2] if not isinstance(d, str)]
+                longest = min(static) if static else steps
     for _, _, dims in sig:
-        for i, d in enumerate(dims):
-            if isinstance(d, str) and d not in sizes:
-                sizes[d] = steps if (len(dims) == 3 and i == 0) else samples
+        for d in dims:
+            if isinstance(d, str):
+                sizes.setdefault(d, samples)
     out: dict[str, np.ndarray] = {}
     for name, dtype, dims in sig:
         shape = [sizes[d] if isinstance(d, str) else d for d in dims]
         if dtype.kind in "iu":
-            out[name] = rng.integers(1, steps + 1, size=shape).astype(dtype)
+            out[name] = rng.integers(1, longest + 1, size=shape).astype(dtype)
         else:
             out[name] = rng.standard_normal(shape).astype(dtype)
     return out
