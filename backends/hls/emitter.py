@@ -1,0 +1,1350 @@
+"""The HLS backend: a Vitis HLS C++ project from a module at the FFT or the
+quantized stage (dense matvecs too), with a testbench.
+
+The printer translates the IR op by op (``_print_<dialect>_<op>``) into C++
+on flat row-major arrays: fixed-point tensors become ``ap_fixed`` arrays of
+the IR's exact types, so every ``fxp.cast`` is an assignment to a narrower
+``ap_fixed`` and the design computes bit for bit what the NumPy model does.
+Symbolic dimensions (sequence length, batch) become ``int`` arguments of
+the top function, bounded by ``ERNNC_MAX_<NAME>`` for on-chip buffers.
+A ``cell.scan`` becomes the time loop of C-LSTM: the gate matvecs (rfft,
+frequency-domain MAC, irfft in the FFT form), the element-wise update,
+the states kept on chip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    ModuleOp,
+    TensorType,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from ...circulant import Blocking, expand
+from ...dialects import cell, circ, fxp, nn, signature
+from ...dialects.constants import numpy_from_dense
+from ...dialects.fxp import FixedType, fixed_of
+from ...dialects.shapes import DYN, tensor_shape
+from ...fixedpoint import twiddles
+from ..numpy.source import Source
+from .names import Identifiers, comment_text
+from .support import BUILD_TCL, MAKEFILE, support_header
+
+DEFAULT_PART = "xcku060-ffva1156-2-e"  # Kintex UltraScale KU060, the ESE/C-LSTM board
+DEFAULT_CLOCK_MHZ = 200.0
+DEFAULT_MAX_DIM = 128
+FLOAT_TWIDDLE = "float"
+
+
+class HlsError(Exception):
+    """The module holds something the HLS backend cannot express."""
+
+
+@dataclass
+class HlsProject:
+    top: str
+    files: dict[str, str]
+
+
+@dataclass
+class Var:
+    name: str
+    ctype: str
+    shape: list[str]  # runtime extents, C++ expressions
+    bound: list[str]  # compile-time extents (ERNNC_MAX_* for symbolic dims)
+
+    @property
+    def size(self) -> str:
+        return _product(self.shape)
+
+    @property
+    def capacity(self) -> str:
+        return _product(self.bound)
+
+
+def _product(dims: Sequence[str]) -> str:
+    parts = [d for d in dims if d != "1"]
+    if not parts:
+        return "1"
+    return " * ".join(p if p.isidentifier() or p.isdigit() else f"({p})" for p in parts)
+
+
+def flat_index(shape: Sequence[str], idx: Sequence[str]) -> str:
+    """Row-major flat index of ``idx`` in an array of runtime ``shape``."""
+    expr = ""
+    for d, i in zip(shape, idx):
+        if not expr:
+            expr = i
+        elif d == "1":
+            expr = f"{expr}" if i == "0" else f"({expr}) + {i}"
+        else:
+            expr = f"({expr}) * {d} + {i}" if expr != "0" else i
+    return expr or "0"
+
+
+def float_literal(value: float) -> str:
+    """A C++ double literal of exactly ``value``."""
+    if not math.isfinite(value):
+        raise HlsError(f"constant {value} is not finite")
+    return repr(float(value))
+
+
+# ops that move elements without computing new values
+_LAYOUT_OPS = (
+    nn.ReshapeOp,
+    nn.SqueezeOp,
+    nn.UnsqueezeOp,
+    nn.TransposeOp,
+    nn.SliceOp,
+    nn.GatherOp,
+    nn.ConcatOp,
+    nn.SplitOp,
+    nn.CastOp,
+)
+
+
+class CppPrinter:
+    def __init__(self, module: ModuleOp, top: str, max_dims: dict[str, int] | None = None):
+        try:
+            self.func = signature.main_func(module)
+        except ValueError as e:
+            raise HlsError(str(e)) from None
+        self.top = top
+        self.max_dims = max_dims or {}
+        self.ids = Identifiers()
+        self.vars: dict[SSAValue, Var] = {}
+        self.typedefs: dict[str, str] = {}  # name -> definition
+        self.weights: list[str] = []  # lines of the weights header
+        self.functions: list[Source] = []  # helper functions (activations, FFTs)
+        self._helper_of: dict[tuple, str] = {}
+        self._ffts: dict[tuple, tuple[str, str, str]] = {}
+        self.symbols: dict[str, tuple[str, str]] = {}  # ONNX dim name -> (C++ arg, max macro)
+        self._tmp = 0
+
+    # -- names and types -----------------------------------------------------
+
+    def fresh(self, hint: str) -> str:
+        self._tmp += 1
+        return self.ids(f"{hint}{self._tmp}")
+
+    def ctype(self, t: Attribute) -> str:
+        el = t.element_type if isinstance(t, TensorType) else t
+        if isinstance(el, FixedType):
+            return self.fixed_type(el)
+        if isinstance(el, Float32Type):
+            return "float"
+        if isinstance(el, Float64Type):
+            return "double"
+        if isinstance(el, IntegerType):
+            width = el.width.data
+            return {1: "bool", 8: "signed char", 16: "short", 32: "int", 64: "long long"}[width]
+        raise HlsError(f"type {el} has no C++ form")
+
+    def fixed_type(
+        self, t: FixedType, rounding: str | None = None, overflow: str | None = None
+    ) -> str:
+        q = rounding or t.round_mode
+        o = overflow or t.overflow_mode
+        name = (
+            f"fx{t.w}_{t.i}".replace("-", "m")
+            + ("_rnd" if q == "rnd" else "")
+            + ("_sat" if o == "sat" else "")
+        )
+        if name not in self.typedefs:
+            modes = f", AP_{q.upper()}, AP_{o.upper()}" if (q, o) != ("trn", "wrap") else ""
+            self.typedefs[name] = f"typedef ap_fixed<{t.w}, {t.i}{modes}> {name};"
+        return name
+
+    def is_fixed(self, v: SSAValue) -> bool:
+        return fixed_of(v.type) is not None
+
+    def float_computed(self, v: SSAValue) -> bool:
+        """Whether float arithmetic made ``v`` (C++ and NumPy may round it
+        differently), rather than a conversion out of fixed point that both
+        compute exactly, possibly rearranged by layout ops."""
+        op = v.owner
+        if not isinstance(op, Operation) or isinstance(op, arith.ConstantOp | fxp.ConstantOp):
+            return False
+        if isinstance(op, fxp.CastOp):
+            return not self.is_fixed(op.input) and not self.is_fixed(op.result)
+        if isinstance(op, _LAYOUT_OPS):
+            return any(self.float_computed(x) for x in op.operands)
+        return not self.is_fixed(v)
+
+    # -- shapes --------------------------------------------------------------
+
+    def symbol(self, name: str) -> tuple[str, str]:
+        if name not in self.symbols:
+            arg = self.ids(f"dim_{name}")
+            macro = "ERNNC_MAX_" + arg[4:].upper()
+            self.symbols[name] = (arg, macro)
+        return self.symbols[name]
+
+    def shape_of(
+        self, v: SSAValue, runtime: list[str], bound: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """Static dims from the type; symbolic ones from the given expressions."""
+        static = tensor_shape(v.type)
+        if len(static) != len(runtime):
+            raise HlsError(f"rank mismatch computing the shape of {v}")
+        r = [str(s) if s != DYN else e for s, e in zip(static, runtime)]
+        b = [str(s) if s != DYN else e for s, e in zip(static, bound)]
+        return r, b
+
+    def declare(
+        self, v: SSAValue, runtime: list[str], bound: list[str], hint: str, src: Source
+    ) -> Var:
+        shape, cap = self.shape_of(v, runtime, bound)
+        var = Var(self.fresh(hint), self.ctype(v.type), shape, cap)
+        src.line(f"{var.ctype} {var.name}[{var.capacity}];")
+        self.vars[v] = var
+        return var
+
+    # -- loops ---------------------------------------------------------------
+
+    def loops(
+        self,
+        src: Source,
+        shape: Sequence[str],
+        body: Callable[[list[str]], list[str]],
+        pipeline: bool = True,
+    ) -> None:
+        """Nested loops over ``shape``; the innermost is pipelined."""
+        idx = [self.fresh("i") for _ in shape]
+        depth = 0
+        for i, d in zip(idx, shape):
+            src.line(f"for (int {i} = 0; {i} < {d}; {i}++) {{")
+            src._indent += 1
+            depth += 1
+        if pipeline and shape:
+            src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+        src.lines_(body(idx))
+        for _ in range(depth):
+            src._indent -= 1
+            src.line("}")
+
+    # -- the project ---------------------------------------------------------
+
+    def print(self) -> HlsProject:
+        fn = self.func
+        body = Source()
+        params: list[str] = []
+        ports: list[str] = []
+        with body.indent():
+            for port, arg in zip(signature.inputs(fn), fn.body.block.args):
+                name = self.ids(f"in_{port.name}")
+                dims = [self.symbol(d)[0] if isinstance(d, str) else str(d) for d in port.dims]
+                bounds = [self.symbol(d)[1] if isinstance(d, str) else str(d) for d in port.dims]
+                var = Var(name, self.ctype(arg.type), dims, bounds)
+                self.vars[arg] = var
+                params.append(f"const {var.ctype} {name}[{var.capacity}]")
+                ports.append(name)
+            out_ports = signature.outputs(fn)
+            out_vars = []
+            for port in out_ports:
+                name = self.ids(f"out_{port.name}")
+                out_vars.append(name)
+            ret = fn.body.block.last_op
+            assert isinstance(ret, func.ReturnOp)
+            for op in fn.body.block.ops:
+                if op is ret:
+                    break
+                body.line(f"// {comment_text(op.name)}")
+                self.print_op(op, body)
+            out_params = []
+            self.output_shapes: list[Var] = []
+            for name, v in zip(out_vars, ret.arguments):
+                src_var = self.vars[v]
+                ctype = "float" if not self.is_fixed(v) else src_var.ctype
+                out_params.append(f"{ctype} {name}[{src_var.capacity}]")
+                self.output_shapes.append(Var(name, ctype, src_var.shape, src_var.bound))
+                body.line(
+                    f"for (int i = 0; i < {src_var.size}; i++) {name}[i] = {src_var.name}[i];"
+                )
+        dims = [f"int {arg}" for arg, _ in self.symbols.values()]
+        signature_line = f"void {self.top}({', '.join(params + out_params + dims)})"
+        return self._files(signature_line, body, ports, out_vars)
+
+    def _files(
+        self, signature_line: str, body: Source, ports: list[str], outs: list[str]
+    ) -> HlsProject:
+        top = self.top
+        header = Source()
+        guard = f"{top.upper()}_H"
+        header.lines_(
+            [
+                f"// {top}.h: generated by ernnc; do not edit.",
+                f"#ifndef {guard}",
+                f"#define {guard}",
+                "",
+            ]
+        )
+        header.line('#include "ernnc_support.h"')
+        header.line("")
+        header.line("// Bounds of the symbolic dimensions, for on-chip buffers (override with -D).")
+        for name, (arg, macro) in sorted(self.symbols.items(), key=lambda kv: kv[1][0]):
+            bound = self.max_dims.get(name, DEFAULT_MAX_DIM)
+            header.lines_(
+                [f"#ifndef {macro}", f"#define {macro} {bound}  // {comment_text(name)}", "#endif"]
+            )
+        header.line("")
+        header.lines_(sorted(self.typedefs.values()))
+        header.line("")
+        header.line(f"{signature_line};")
+        header.line("")
+        header.line("#endif")
+
+        cpp = Source()
+        cpp.lines_(
+            [
+                f"// {top}.cpp: generated by ernnc; do not edit.",
+                f'#include "{top}.h"',
+                f'#include "{top}_weights.h"',
+                "",
+            ]
+        )
+        for h in self.functions:
+            cpp.lines_(h.lines)
+            cpp.line("")
+        cpp.line(f"{signature_line} {{")
+        with cpp.indent():
+            for p in ports + outs:
+                cpp.line(
+                    f"ERNNC_PRAGMA(HLS INTERFACE m_axi port={p} offset=slave bundle=gmem depth=1024)"
+                )
+            for arg, _ in self.symbols.values():
+                cpp.line(f"ERNNC_PRAGMA(HLS INTERFACE s_axilite port={arg})")
+            cpp.line("ERNNC_PRAGMA(HLS INTERFACE s_axilite port=return)")
+        cpp.lines_(body.lines)
+        cpp.line("}")
+
+        weights = Source()
+        weights.lines_(
+            [
+                f"// {top}_weights.h: constants of {top}, generated by ernnc.",
+                f"#ifndef {top.upper()}_WEIGHTS_H",
+                f"#define {top.upper()}_WEIGHTS_H",
+                f'#include "{top}.h"',
+                "",
+            ]
+        )
+        weights.lines_(self.weights)
+        weights.line("#endif")
+        return HlsProject(
+            top,
+            {
+                f"{top}.h": header.text(),
+                f"{top}.cpp": cpp.text(),
+                f"{top}_weights.h": weights.text(),
+                "ernnc_support.h": support_header(bool(self.typedefs)),
+                "tb.cpp": self._testbench(),
+            },
+        )
+
+    # -- ops -----------------------------------------------------------------
+
+    def print_op(self, op: Operation, src: Source) -> None:
+        method = getattr(self, "_print_" + op.name.replace(".", "_"), None)
+        if method is None:
+            raise HlsError(f"the HLS backend cannot print '{op.name}'")
+        method(op, src)
+
+    def const_table(
+        self, v: SSAValue, array: np.ndarray, ctype: str, hint: str, fixed: FixedType | None
+    ) -> Var:
+        name = self.fresh(hint)
+        values = array.ravel()
+        if fixed is not None:
+            text = [float_literal(float(r) * 2.0**-fixed.f) for r in values]
+        elif values.dtype.kind == "f":
+            text = [float_literal(float(x)) + ("f" if ctype == "float" else "") for x in values]
+        else:
+            text = [str(int(x)) for x in values]
+        rows = [", ".join(text[i : i + 8]) for i in range(0, len(text), 8)]
+        self.weights.append(f"static const {ctype} {name}[{max(len(values), 1)}] = {{")
+        self.weights.extend(f"    {r}," for r in rows)
+        self.weights.append("};")
+        shape = [str(d) for d in array.shape]
+        var = Var(name, ctype, shape, shape)
+        self.vars[v] = var
+        return var
+
+    def _print_arith_constant(self, op: arith.ConstantOp, src: Source) -> None:
+        arr = numpy_from_dense(op.value)  # type: ignore[arg-type]
+        self.const_table(op.result, arr, self.ctype(op.result.type), "c", None)
+
+    def _print_fxp_constant(self, op: fxp.ConstantOp, src: Source) -> None:
+        raw = numpy_from_dense(op.value).astype(np.int64)
+        t = fixed_of(op.result.type)
+        self.const_table(op.result, raw, self.ctype(op.result.type), "w", t)
+
+    def _elementwise(
+        self, op: Operation, src: Source, expr: Callable[[list[str]], str], hint: str = "v"
+    ) -> None:
+        """result[i] = expr(operand elements at i), with NumPy broadcasting."""
+        r = op.results[0]
+        ins = [self.vars[v] for v in op.operands]
+        rank = len(tensor_shape(r.type))
+        runtime, bound = [], []
+        for k in range(rank):
+            cands = [
+                v
+                for v in ins
+                if len(v.shape) > rank - 1 - k - (rank - len(v.shape))
+                and len(v.shape) - rank + k >= 0
+            ]
+            dims = [v.shape[len(v.shape) - rank + k] for v in cands]
+            bnds = [v.bound[len(v.shape) - rank + k] for v in cands]
+            pick = next((i for i, d in enumerate(dims) if d != "1"), 0)
+            runtime.append(dims[pick] if dims else "1")
+            bound.append(bnds[pick] if bnds else "1")
+        out = self.declare(r, runtime, bound, hint, src)
+
+        def body(idx: list[str]) -> list[str]:
+            elems = []
+            for v in ins:
+                off = rank - len(v.shape)
+                sub = [idx[off + j] if v.shape[j] != "1" else "0" for j in range(len(v.shape))]
+                elems.append(f"{v.name}[{flat_index(v.shape, sub)}]")
+            return [f"{out.name}[{flat_index(out.shape, idx)}] = {expr(elems)};"]
+
+        self.loops(src, out.shape, body)
+
+    def _print_nn_add(self, op: nn.AddOp, src: Source) -> None:
+        self._elementwise(op, src, lambda e: f"{e[0]} + {e[1]}")
+
+    def _print_nn_sub(self, op: nn.SubOp, src: Source) -> None:
+        self._elementwise(op, src, lambda e: f"{e[0]} - {e[1]}")
+
+    def _print_nn_mul(self, op: nn.MulOp, src: Source) -> None:
+        self._elementwise(op, src, lambda e: f"{e[0]} * {e[1]}")
+
+    def _print_nn_div(self, op: nn.DivOp, src: Source) -> None:
+        self._elementwise(op, src, lambda e: f"{e[0]} / {e[1]}")
+
+    def _print_fxp_cast(self, op: fxp.CastOp, src: Source) -> None:
+        dst = self.ctype(op.result.type)
+        if self.is_fixed(op.input) and not self.is_fixed(op.result):
+            self._elementwise(op, src, lambda e: f"({dst}){e[0]}.to_double()")
+        else:
+            self._elementwise(op, src, lambda e: f"({dst}){e[0]}")
+
+    def _print_nn_clip(self, op: nn.ClipOp, src: Source) -> None:
+        lo, hi = op.bounds()
+        t = fixed_of(op.input.type)
+        ctype = self.ctype(op.input.type)
+
+        def bound(x: float) -> str:
+            if t is None:
+                return float_literal(x) + ("f" if ctype == "float" else "")
+            raw = int(np.floor(x * 2.0**t.f + 0.5))
+            raw = max(min(raw, 2 ** (t.w - 1) - 1), -(2 ** (t.w - 1)))
+            return f"ernnc_from_raw<{ctype}>({raw}LL)"
+
+        def expr(e: list[str]) -> str:
+            x = e[0]
+            if lo is not None:
+                x = f"({x} < {bound(lo)} ? {ctype}({bound(lo)}) : {ctype}({x}))"
+            if hi is not None:
+                x = f"({x} > {bound(hi)} ? {ctype}({bound(hi)}) : {ctype}({x}))"
+            return x
+
+        self._elementwise(op, src, expr)
+
+    def _print_nn_act(self, op: nn.ActOp, src: Source) -> None:
+        if self.is_fixed(op.input):
+            raise HlsError("nn.act on fixed point: quantize with pwl or lut activations")
+        alpha, beta = op.params()
+        f = op.function
+        a, b = float_literal(alpha), float_literal(beta)
+        ctype = self.ctype(op.result.type)
+        forms: dict[str, Callable[[str], str]] = {
+            "Relu": lambda x: f"({x} > 0 ? {x} : 0)",
+            "Tanh": lambda x: f"std::tanh({x})",
+            "Sigmoid": lambda x: f"1 / (1 + std::exp(-{x}))",
+            "Affine": lambda x: f"{a} * {x} + {b}",
+            "LeakyRelu": lambda x: f"({x} >= 0 ? {x} : {a} * {x})",
+            "ThresholdedRelu": lambda x: f"({x} > {a} ? {x} : 0)",
+            "ScaledTanh": lambda x: f"{a} * std::tanh({b} * {x})",
+            "HardSigmoid": lambda x: f"std::fmin(std::fmax({a} * {x} + {b}, 0.0), 1.0)",
+            "Elu": lambda x: f"({x} > 0 ? {x} : {a} * std::expm1({x}))",
+            "Softsign": lambda x: f"{x} / (1 + std::fabs({x}))",
+            "Softplus": lambda x: f"std::log1p(std::exp(-std::fabs({x}))) + std::fmax({x}, 0.0)",
+        }
+        self._elementwise(op, src, lambda e: f"({ctype})({forms[f](e[0])})")
+
+    def _table_helper(self, op: fxp.PwlOp | fxp.LutOp) -> str:
+        fin, fout = fixed_of(op.input.type), fixed_of(op.result.type)
+        assert fin is not None and fout is not None
+        tin, tout = self.ctype(op.input.type), self.ctype(op.result.type)
+        lo = round(op.lo.value.data * 2**fin.f)
+        shift = fin.f + op.step
+        if isinstance(op, fxp.PwlOp):
+            slopes, icpts = self.vars[op.slopes], self.vars[op.intercepts]
+            key = ("pwl", tin, tout, lo, shift, slopes.name, icpts.name)
+            n = int(slopes.shape[0]) - 2
+        else:
+            table = self.vars[op.table]
+            key = ("lut", tin, tout, lo, shift, table.name)
+            n = int(table.shape[0])
+        if key in self._helper_of:
+            return self._helper_of[key]
+        name = self.fresh(f"{op.name.split('.')[1]}_{op.function.lower()}_")
+        h = Source()
+        h.line(
+            f"// {op.name} {comment_text(op.function)}: {n} segments of 2^{op.step} from {op.lo.value.data}"
+        )
+        h.line(f"static {tout} {name}({tin} x) {{")
+        with h.indent():
+            h.line("ERNNC_PRAGMA(HLS INLINE)")
+            h.line("long long r = ernnc_raw(x);")
+            if isinstance(op, fxp.PwlOp):
+                h.line(
+                    f"int k = r < {lo}LL ? 0 : (ernnc_segment(r, {lo}LL, {shift}) >= {n} ? {n + 1} : (int)ernnc_segment(r, {lo}LL, {shift}) + 1);"
+                )
+                h.line(f"return ({tout})({slopes.name}[k] * x + {icpts.name}[k]);")
+            else:
+                h.line(f"long long k = ernnc_segment(r, {lo}LL, {shift});")
+                h.line(f"k = k < 0 ? 0 : (k > {n - 1} ? {n - 1} : k);")
+                h.line(f"return ({tout}){table.name}[k];")
+        h.line("}")
+        self.functions.append(h)
+        self._helper_of[key] = name
+        return name
+
+    def _print_fxp_pwl(self, op: fxp.PwlOp, src: Source) -> None:
+        helper = self._table_helper(op)
+        self._elementwise_unary(op, op.input, src, lambda x: f"{helper}({x})")
+
+    def _print_fxp_lut(self, op: fxp.LutOp, src: Source) -> None:
+        helper = self._table_helper(op)
+        self._elementwise_unary(op, op.input, src, lambda x: f"{helper}({x})")
+
+    def _elementwise_unary(
+        self, op: Operation, x: SSAValue, src: Source, expr: Callable[[str], str]
+    ) -> None:
+        xv = self.vars[x]
+        out = self.declare(op.results[0], xv.shape, xv.bound, "v", src)
+        self.loops(
+            src,
+            out.shape,
+            lambda idx: [
+                f"{out.name}[{flat_index(out.shape, idx)}] = {expr(xv.name + '[' + flat_index(xv.shape, idx) + ']')};"
+            ],
+        )
+
+    # -- matrix products -------------------------------------------------------
+
+    def _dot(
+        self,
+        src: Source,
+        out: Var,
+        acc_type: str,
+        rows: str,
+        terms: str,
+        w: Callable[[str, str], str],
+        x: Callable[[str, str], str],
+        lead: list[str],
+    ) -> None:
+        n, m, k = self.fresh("n"), self.fresh("m"), self.fresh("k")
+        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        with src.indent():
+            src.line(f"for (int {m} = 0; {m} < {rows}; {m}++) {{")
+            with src.indent():
+                src.line(f"{acc_type} acc = 0;")
+                src.line(f"for (int {k} = 0; {k} < {terms}; {k}++) {{")
+                with src.indent():
+                    src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                    src.line(f"acc += {w(m, k)} * {x(n, k)};")
+                src.line("}")
+                src.line(f"{out.name}[{n} * {rows} + {m}] = acc;")
+            src.line("}")
+        src.line("}")
+
+    def _print_cell_matvec(self, op: cell.MatVecOp, src: Source) -> None:
+        wv, xv = self.vars[op.w], self.vars[op.x]
+        m, k = tensor_shape(op.w.type)
+        out = self.declare(op.result, xv.shape[:-1] + [str(m)], xv.bound[:-1] + [str(m)], "mv", src)
+        acc = self.ctype(op.result.type)
+        src.line(f"// {comment_text(op.matrix.data)} gates {','.join(op.gate_names)}")
+        self._dot(
+            src,
+            out,
+            acc,
+            str(m),
+            str(k),
+            lambda i, j: f"{wv.name}[{i} * {k} + {j}]",
+            lambda n, j: f"{xv.name}[{n} * {k} + {j}]",
+            xv.shape[:-1],
+        )
+
+    def _print_nn_matmul(self, op: nn.MatMulOp, src: Source) -> None:
+        a, b = self.vars[op.lhs], self.vars[op.rhs]
+        if len(a.shape) != 2 or len(b.shape) != 2:
+            raise HlsError("nn.matmul: only 2-D operands are supported by the HLS backend")
+        k, n = b.shape
+        out = self.declare(op.result, [a.shape[0], n], [a.bound[0], n], "mm", src)
+        self._dot(
+            src,
+            out,
+            self.ctype(op.result.type),
+            n,
+            k,
+            lambda i, j: f"{b.name}[{j} * {n} + {i}]",
+            lambda r, j: f"{a.name}[{r} * {k} + {j}]",
+            [a.shape[0]],
+        )
+
+    def _print_nn_gemm(self, op: nn.GemmOp, src: Source) -> None:
+        if self.is_fixed(op.a):
+            raise HlsError("nn.gemm on fixed point: run ernn-quantize, which lowers it")
+        a, b = self.vars[op.a], self.vars[op.b]
+        ta, tb = op.trans_a.value.data, op.trans_b.value.data
+        m = a.shape[1] if ta else a.shape[0]
+        k = a.shape[0] if ta else a.shape[1]
+        n = b.shape[0] if tb else b.shape[1]
+        out = self.declare(op.result, [m, n], [a.bound[1] if ta else a.bound[0], n], "gemm", src)
+        alpha, beta = float_literal(op.alpha.value.data), float_literal(op.beta.value.data)
+
+        def body(idx: list[str]) -> list[str]:
+            i, j = idx
+            av = f"{a.name}[{'kk * ' + m + ' + ' + i if ta else i + ' * ' + k + ' + kk'}]"
+            bv = f"{b.name}[{j + ' * ' + k + ' + kk' if tb else 'kk * ' + n + ' + ' + j}]"
+            lines = [
+                f"{out.ctype} acc = 0;",
+                f"for (int kk = 0; kk < {k}; kk++) acc += {av} * {bv};",
+                f"acc = {alpha} * acc;",
+            ]
+            if op.c is not None:
+                c = self.vars[op.c]
+                off = 2 - len(c.shape)
+                sub = [idx[off + t] if c.shape[t] != "1" else "0" for t in range(len(c.shape))]
+                lines.append(f"acc += {beta} * {c.name}[{flat_index(c.shape, sub)}];")
+            lines.append(f"{out.name}[{flat_index(out.shape, idx)}] = acc;")
+            return lines
+
+        self.loops(src, out.shape, body, pipeline=False)
+
+    def _print_circ_matvec(self, op: circ.MatVecOp, src: Source) -> None:
+        """The circulant form, as the dense matrix its generators stand for."""
+        m, k = op.shape
+        g = len(op.gates)
+        gen = op.gen.owner
+        t = fixed_of(op.gen.type)
+        arr = numpy_from_dense(gen.value)  # type: ignore[union-attr]
+        dense = expand(arr.astype(np.int64) if t else arr, Blocking(g, m // g, k, op.block_size))
+        wv = self.const_table(op.gen, dense, self.ctype(op.gen.type), "wc", t)
+        xv = self.vars[op.x]
+        out = self.declare(op.result, xv.shape[:-1] + [str(m)], xv.bound[:-1] + [str(m)], "mv", src)
+        self._dot(
+            src,
+            out,
+            self.ctype(op.result.type),
+            str(m),
+            str(k),
+            lambda i, j: f"{wv.name}[{i} * {k} + {j}]",
+            lambda n, j: f"{xv.name}[{n} * {k} + {j}]",
+            xv.shape[:-1],
+        )
+
+    # -- the FFT form ------------------------------------------------------------
+
+    def _fft_helper(
+        self, b: int, data: FixedType | None, frac: int | None, rounding: str, ctype: str
+    ) -> tuple[str, str, str]:
+        """A b-point radix-2 DIT FFT on (re, im) arrays, bit growth between
+        stages: (function, input element type, output element type)."""
+        key = (b, data, frac, rounding, ctype)
+        if key in self._ffts:
+            return self._ffts[key]
+        name = self.fresh(f"fft{b}_")
+        stages = b.bit_length() - 1
+        h = Source()
+        if data is not None:
+            assert frac is not None
+            tw_t = self.fixed_type(FixedType(frac + 2, 2))
+            types = [
+                self.fixed_type(FixedType(data.w + 1 + s, data.i + 1 + s))
+                for s in range(stages + 1)
+            ]
+            rnd = [
+                self.fixed_type(FixedType(data.w + 1 + s, data.i + 1 + s), rounding, "wrap")
+                for s in range(stages)
+            ]
+            tr, ti = twiddles(b, frac)
+            tw_re = [float_literal(r * 2.0**-frac) for r in tr]
+            tw_im = [float_literal(r * 2.0**-frac) for r in ti]
+        else:
+            tw_t = ctype
+            types = [ctype] * (stages + 1)
+            rnd = [ctype] * stages
+            j_m = [(j, m) for m in (2**s for s in range(1, stages + 1)) for j in range(m // 2)]
+            tw_re = [
+                float_literal(float(np.float32(np.cos(2 * np.pi * j / m)))) + "f" for j, m in j_m
+            ]
+            tw_im = [
+                float_literal(float(np.float32(-np.sin(2 * np.pi * j / m)))) + "f" for j, m in j_m
+            ]
+        order = [int(format(k, f"0{stages}b")[::-1], 2) if stages else 0 for k in range(b)]
+        h.line(
+            f"// {b}-point radix-2 decimation-in-time FFT; stage s holds {types[0]} grown by s bits"
+        )
+        h.line(
+            f"static void {name}(const {types[0]} in_re[{b}], const {types[0]} in_im[{b}], {types[-1]} out_re[{b}], {types[-1]} out_im[{b}]) {{"
+        )
+        with h.indent():
+            h.line("ERNNC_PRAGMA(HLS INLINE off)")
+            if tw_re:
+                h.line(f"static const {tw_t} TW_RE[{len(tw_re)}] = {{{', '.join(tw_re)}}};")
+                h.line(f"static const {tw_t} TW_IM[{len(tw_im)}] = {{{', '.join(tw_im)}}};")
+            h.line(f"{types[0]} re0[{b}], im0[{b}];")
+            h.line("ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=re0 complete)")
+            h.line("ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=im0 complete)")
+            for k, o in enumerate(order):
+                h.line(f"re0[{k}] = in_re[{o}]; im0[{k}] = in_im[{o}];")
+            at = 0
+            for s in range(stages):
+                m = 2 ** (s + 1)
+                half = m // 2
+                h.line(f"{types[s + 1]} re{s + 1}[{b}], im{s + 1}[{b}];")
+                h.line(f"ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=re{s + 1} complete)")
+                h.line(f"ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=im{s + 1} complete)")
+                h.line(f"for (int g = 0; g < {b // m}; g++) {{")
+                with h.indent():
+                    h.line("ERNNC_PRAGMA(HLS UNROLL)")
+                    h.line(f"for (int j = 0; j < {half}; j++) {{")
+                    with h.indent():
+                        h.line("ERNNC_PRAGMA(HLS UNROLL)")
+                        h.line(f"int p = g * {m} + j, q = p + {half};")
+                        h.line(
+                            f"{rnd[s]} tr = ({rnd[s]})(re{s}[q] * TW_RE[{at} + j] - im{s}[q] * TW_IM[{at} + j]);"
+                        )
+                        h.line(
+                            f"{rnd[s]} ti = ({rnd[s]})(re{s}[q] * TW_IM[{at} + j] + im{s}[q] * TW_RE[{at} + j]);"
+                        )
+                        h.line(f"re{s + 1}[p] = re{s}[p] + tr; re{s + 1}[q] = re{s}[p] - tr;")
+                        h.line(f"im{s + 1}[p] = im{s}[p] + ti; im{s + 1}[q] = im{s}[p] - ti;")
+                    h.line("}")
+                h.line("}")
+                at += half
+            h.line(
+                f"for (int k = 0; k < {b}; k++) {{ out_re[k] = re{stages}[k]; out_im[k] = im{stages}[k]; }}"
+            )
+        h.line("}")
+        self.functions.append(h)
+        self._ffts[key] = (name, types[0], types[-1])
+        return self._ffts[key]
+
+    def _print_circ_rfft(self, op: circ.RfftOp, src: Source) -> None:
+        b = op.block.value.data
+        xv = self.vars[op.input]
+        k = int(xv.shape[-1])
+        q, f = -(-k // b), b // 2 + 1
+        fx = fixed_of(op.input.type)
+        frac = op.twiddle_frac.value.data if op.twiddle_frac is not None else None
+        out_t = self.ctype(op.result.type)
+        if fx is not None:
+            rt = fixed_of(op.result.type)
+            assert rt is not None
+            fft, stage0, last = self._fft_helper(b, fx, frac, rt.round_mode, out_t)
+        else:
+            fft, stage0, last = self._fft_helper(b, None, None, "trn", out_t)
+        out = self.declare(
+            op.result,
+            xv.shape[:-1] + [str(q), str(f), "2"],
+            xv.bound[:-1] + [str(q), str(f), "2"],
+            "xf",
+            src,
+        )
+        n, blk = self.fresh("n"), self.fresh("q")
+        src.line(f"for (int {n} = 0; {n} < {_product(xv.shape[:-1])}; {n}++) {{")
+        with src.indent():
+            src.line(f"for (int {blk} = 0; {blk} < {q}; {blk}++) {{")
+            with src.indent():
+                src.line(f"{stage0} re[{b}], im[{b}];")
+                src.line(f"{last} fre[{b}], fim[{b}];")
+                src.line(f"for (int j = 0; j < {b}; j++) {{")
+                src.line(f"    int c = {blk} * {b} + j;")
+                src.line(f"    re[j] = c < {k} ? {stage0}({xv.name}[{n} * {k} + c]) : {stage0}(0);")
+                src.line("    im[j] = 0;")
+                src.line("}")
+                src.line(f"{fft}(re, im, fre, fim);")
+                src.line(f"for (int j = 0; j < {f}; j++) {{")
+                src.line(f"    {out.name}[(({n} * {q} + {blk}) * {f} + j) * 2] = fre[j];")
+                src.line(f"    {out.name}[(({n} * {q} + {blk}) * {f} + j) * 2 + 1] = fim[j];")
+                src.line("}")
+            src.line("}")
+        src.line("}")
+
+    def _print_circ_mac(self, op: circ.MacOp, src: Source) -> None:
+        wv, xv = self.vars[op.lhs], self.vars[op.rhs]
+        p, q, f = (int(d) for d in wv.shape[:3])
+        lead = xv.shape[:-3]
+        out = self.declare(
+            op.result,
+            lead + [str(p), str(f), "2"],
+            xv.bound[:-3] + [str(p), str(f), "2"],
+            "acc",
+            src,
+        )
+        acc = self.ctype(op.result.type)
+        n, i, j, c = (self.fresh(s) for s in "npfq")
+        src.line(
+            f"// frequency-domain multiply-accumulate: {comment_text(op.matrix.data) if op.matrix else 'weights'}"
+        )
+        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        with src.indent():
+            src.line(f"for (int {i} = 0; {i} < {p}; {i}++) {{")
+            with src.indent():
+                src.line(f"for (int {j} = 0; {j} < {f}; {j}++) {{")
+                with src.indent():
+                    src.line(f"{acc} ar = 0, ai = 0;")
+                    src.line(f"for (int {c} = 0; {c} < {q}; {c}++) {{")
+                    with src.indent():
+                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                        w = f"{wv.name}[(({i} * {q} + {c}) * {f} + {j}) * 2"
+                        x = f"{xv.name}[(({n} * {q} + {c}) * {f} + {j}) * 2"
+                        src.line(f"ar += {w}] * {x}] - {w} + 1] * {x} + 1];")
+                        src.line(f"ai += {w}] * {x} + 1] + {w} + 1] * {x}];")
+                    src.line("}")
+                    src.line(f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2] = ar;")
+                    src.line(f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2 + 1] = ai;")
+                src.line("}")
+            src.line("}")
+        src.line("}")
+
+    def _print_circ_irfft(self, op: circ.IrfftOp, src: Source) -> None:
+        b = op.block.value.data
+        av = self.vars[op.input]
+        p, f = int(av.shape[-3]), b // 2 + 1
+        rows, gates = op.rows, len(op.gates)
+        per = p // gates
+        lead = av.shape[:-3]
+        fa = fixed_of(op.input.type)
+        out_t = self.ctype(op.result.type)
+        out = self.declare(op.result, lead + [str(rows)], av.bound[:-3] + [str(rows)], "y", src)
+        frac = op.twiddle_frac.value.data if op.twiddle_frac is not None else None
+        if fa is not None:
+            rt = fixed_of(op.result.type)
+            assert rt is not None
+            fft, stage0, last = self._fft_helper(b, fa, frac, rt.round_mode, out_t)
+            # the real part is b * x: the division by b moves the binary point
+            scale = lambda v: f"ernnc_from_raw<{out_t}>(ernnc_raw({v}))"  # noqa: E731
+        else:
+            fft, stage0, last = self._fft_helper(b, None, None, "trn", out_t)
+            scale = lambda v: f"{v} / {b}"  # noqa: E731
+        n, blk = self.fresh("n"), self.fresh("p")
+        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        with src.indent():
+            src.line(f"for (int {blk} = 0; {blk} < {p}; {blk}++) {{")
+            with src.indent():
+                src.line(f"{stage0} re[{b}], im[{b}];")
+                src.line(f"{last} tre[{b}], tim[{b}];")
+                base = f"({n} * {p} + {blk}) * {f}"
+                src.line(f"// the conjugate of the Hermitian-extended bins through the forward FFT")
+                src.line(f"for (int j = 0; j < {f}; j++) {{")
+                src.line(f"    re[j] = {av.name}[({base} + j) * 2];")
+                src.line(f"    im[j] = -{av.name}[({base} + j) * 2 + 1];")
+                src.line("}")
+                src.line(f"for (int j = 1; j < {b // 2}; j++) {{")
+                src.line(f"    re[{b} - j] = {av.name}[({base} + j) * 2];")
+                src.line(f"    im[{b} - j] = {av.name}[({base} + j) * 2 + 1];")
+                src.line("}")
+                src.line(f"{fft}(re, im, tre, tim);")
+                g, r = self.fresh("g"), self.fresh("r")
+                src.line(f"int {g} = {blk} / {per}, {r} = ({blk} % {per}) * {b};")
+                src.line(f"for (int j = 0; j < {b}; j++) {{")
+                src.line(
+                    f"    if ({r} + j < {rows // gates}) {out.name}[{n} * {rows} + {g} * {rows // gates} + {r} + j] = {scale('tre[j]')};"
+                )
+                src.line("}")
+            src.line("}")
+        src.line("}")
+
+    # -- layout ops ----------------------------------------------------------------
+
+    def _copy(
+        self,
+        op: Operation,
+        src: Source,
+        shape: list[str],
+        bound: list[str],
+        index: Callable[[list[str]], str],
+    ) -> None:
+        """result[idx] = input[index(idx)]."""
+        xv = self.vars[op.operands[0]]
+        out = self.declare(op.results[0], shape, bound, "t", src)
+        self.loops(
+            src,
+            out.shape,
+            lambda idx: [f"{out.name}[{flat_index(out.shape, idx)}] = {xv.name}[{index(idx)}];"],
+        )
+
+    def _print_nn_transpose(self, op: nn.TransposeOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        perm = op.prop_values()["perm"]
+        inv = [perm.index(a) for a in range(len(perm))]
+        self._copy(
+            op,
+            src,
+            [xv.shape[p] for p in perm],
+            [xv.bound[p] for p in perm],
+            lambda idx: flat_index(xv.shape, [idx[inv[a]] for a in range(len(perm))]),
+        )
+
+    def _alias(self, op: Operation, shape: list[str], bound: list[str]) -> None:
+        """A view with the same elements in the same order (reshape, squeeze)."""
+        xv = self.vars[op.operands[0]]
+        runtime, cap = self.shape_of(op.results[0], shape, bound)
+        self.vars[op.results[0]] = Var(xv.name, xv.ctype, runtime, cap)
+
+    def _print_nn_reshape(self, op: nn.ReshapeOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        spec = op.prop_values()["shape"]
+        shape, bound = [], []
+        for i, d in enumerate(spec):
+            if d == 0:
+                shape.append(xv.shape[i])
+                bound.append(xv.bound[i])
+            elif d == -1:
+                known = [str(s) for s in spec if s > 0] + [
+                    xv.shape[j] for j, s in enumerate(spec) if s == 0
+                ]
+                known_b = [str(s) for s in spec if s > 0] + [
+                    xv.bound[j] for j, s in enumerate(spec) if s == 0
+                ]
+                shape.append(f"{xv.size} / ({_product(known)})")
+                bound.append(f"{xv.capacity} / ({_product(known_b)})")
+            else:
+                shape.append(str(d))
+                bound.append(str(d))
+        self._alias(op, shape, bound)
+
+    def _print_nn_squeeze(self, op: nn.SqueezeOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        axes = set(op.prop_values()["axes"])
+        self._alias(
+            op,
+            [d for i, d in enumerate(xv.shape) if i not in axes],
+            [d for i, d in enumerate(xv.bound) if i not in axes],
+        )
+
+    def _print_nn_unsqueeze(self, op: nn.UnsqueezeOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        shape, bound = list(xv.shape), list(xv.bound)
+        for a in sorted(op.prop_values()["axes"]):
+            shape.insert(a, "1")
+            bound.insert(a, "1")
+        self._alias(op, shape, bound)
+
+    def _print_nn_cast(self, op: nn.CastOp, src: Source) -> None:
+        ctype = self.ctype(op.result.type)
+        self._elementwise(op, src, lambda e: f"({ctype}){e[0]}")
+
+    def _print_nn_concat(self, op: nn.ConcatOp, src: Source) -> None:
+        ins = [self.vars[v] for v in op.inputs]
+        axis = op.axis.value.data
+        shape = list(ins[0].shape)
+        bound = list(ins[0].bound)
+        shape[axis] = " + ".join(v.shape[axis] for v in ins)
+        bound[axis] = " + ".join(v.bound[axis] for v in ins)
+        out = self.declare(op.result, shape, bound, "cat", src)
+        offset = "0"
+        for v in ins:
+            start = offset
+
+            def body(idx: list[str], v: Var = v, start: str = start) -> list[str]:
+                dst = list(idx)
+                dst[axis] = f"{start} + {idx[axis]}"
+                return [
+                    f"{out.name}[{flat_index(out.shape, dst)}] = {v.name}[{flat_index(v.shape, idx)}];"
+                ]
+
+            self.loops(src, v.shape, body)
+            offset = f"{offset} + {v.shape[axis]}"
+
+    def _print_nn_slice(self, op: nn.SliceOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        p = op.prop_values()
+        shape, bound = list(xv.shape), list(xv.bound)
+        starts: dict[int, tuple[str, int]] = {}
+        for s, e, a, st in zip(p["starts"], p["ends"], p["axes"], p["steps"]):
+            d = xv.shape[a]
+            begin = f"ernnc_slice_start({d}, {s}LL, {st})"
+            shape[a] = f"ernnc_slice_len({d}, {s}LL, {min(e, 2**62)}LL, {st})"
+            starts[a] = (begin, st)
+        self._ensure_slice_helpers()
+        self._copy(
+            op,
+            src,
+            shape,
+            bound,
+            lambda idx: flat_index(
+                xv.shape,
+                [
+                    f"{starts[a][0]} + {idx[a]} * {starts[a][1]}" if a in starts else idx[a]
+                    for a in range(len(idx))
+                ],
+            ),
+        )
+
+    def _ensure_slice_helpers(self) -> None:
+        if ("slice",) in self._helper_of:
+            return
+        h = Source()
+        h.lines_(
+            [
+                "// Python slicing range(n)[s:e:st] for st != 0: its first index and length.",
+                "static inline long long ernnc_slice_start(long long n, long long s, int st) {",
+                "    if (s < 0) s += n;",
+                "    if (st > 0) return s < 0 ? 0 : (s > n ? n : s);",
+                "    return s < 0 ? -1 : (s >= n ? n - 1 : s);",
+                "}",
+                "static inline int ernnc_slice_len(long long n, long long s, long long e, int st) {",
+                "    long long b = ernnc_slice_start(n, s, st);",
+                "    if (e < 0) e += n;",
+                "    if (st > 0) { e = e < 0 ? 0 : (e > n ? n : e); return e > b ? (int)((e - b + st - 1) / st) : 0; }",
+                "    e = e < -1 ? -1 : (e >= n ? n - 1 : e);",
+                "    return b > e ? (int)((b - e - st - 1) / -st) : 0;",
+                "}",
+            ]
+        )
+        self.functions.insert(0, h)
+        self._helper_of[("slice",)] = "slice"
+
+    def _print_nn_gather(self, op: nn.GatherOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        axis = op.axis.value.data
+        idx_arr = op.index_array()
+        table = ", ".join(str(int(i)) for i in idx_arr.ravel()) or "0"
+        name = self.fresh("idx")
+        src.line(f"static const long long {name}[{max(idx_arr.size, 1)}] = {{{table}}};")
+        ishape = [str(d) for d in idx_arr.shape]
+        shape = xv.shape[:axis] + ishape + xv.shape[axis + 1 :]
+        bound = xv.bound[:axis] + ishape + xv.bound[axis + 1 :]
+        k = len(ishape)
+
+        def index(idx: list[str]) -> str:
+            pick = f"{name}[{flat_index(ishape, idx[axis : axis + k]) if k else '0'}]"
+            pick = f"({pick} < 0 ? {pick} + {xv.shape[axis]} : {pick})"
+            return flat_index(xv.shape, idx[:axis] + [pick] + idx[axis + k :])
+
+        self._copy(op, src, shape, bound, index)
+
+    def _print_nn_split(self, op: nn.SplitOp, src: Source) -> None:
+        xv = self.vars[op.input]
+        axis = op.axis.value.data
+        for r, o, s in zip(op.outputs, op.offsets(), op.split_sizes()):
+            shape, bound = list(xv.shape), list(xv.bound)
+            shape[axis] = bound[axis] = str(s)
+            out = self.declare(r, shape, bound, "part", src)
+
+            def body(idx: list[str], out: Var = out, o: int = o) -> list[str]:
+                srci = list(idx)
+                srci[axis] = f"{o} + {idx[axis]}"
+                return [
+                    f"{out.name}[{flat_index(out.shape, idx)}] = {xv.name}[{flat_index(xv.shape, srci)}];"
+                ]
+
+            self.loops(src, out.shape, body)
+
+    def _print_nn_softmax(self, op: nn.SoftmaxOp, src: Source, log: bool = False) -> None:
+        xv = self.vars[op.input]
+        axis = op.axis.value.data
+        out = self.declare(op.result, xv.shape, xv.bound, "sm", src)
+        outer = xv.shape[:axis] + xv.shape[axis + 1 :]
+        d = xv.shape[axis]
+
+        def body(idx: list[str]) -> list[str]:
+            def at(j: str) -> str:
+                full = idx[:axis] + [j] + idx[axis:]
+                return flat_index(xv.shape, full)
+
+            lines = [
+                f"{xv.ctype} mx = {xv.name}[{at('0')}];",
+                f"for (int j = 1; j < {d}; j++) mx = {xv.name}[{at('j')}] > mx ? {xv.name}[{at('j')}] : mx;",
+                f"{xv.ctype} sum = 0;",
+                f"for (int j = 0; j < {d}; j++) sum += std::exp({xv.name}[{at('j')}] - mx);",
+            ]
+            if log:
+                lines.append(
+                    f"for (int j = 0; j < {d}; j++) {out.name}[{at('j')}] = {xv.name}[{at('j')}] - mx - std::log(sum);"
+                )
+            else:
+                lines.append(
+                    f"for (int j = 0; j < {d}; j++) {out.name}[{at('j')}] = std::exp({xv.name}[{at('j')}] - mx) / sum;"
+                )
+            return lines
+
+        self.loops(src, outer, body, pipeline=False)
+
+    def _print_nn_log_softmax(self, op: nn.LogSoftmaxOp, src: Source) -> None:
+        self._print_nn_softmax(op, src, log=True)  # type: ignore[arg-type]
+
+    # -- the recurrence ------------------------------------------------------------
+
+    def _print_cell_scan(self, op: cell.ScanOp, src: Source) -> None:
+        xv = self.vars[op.x]
+        t_dim, n_dim = xv.shape[0], xv.shape[1]
+        t_bound, n_bound = xv.bound[0], xv.bound[1]
+        block = op.block
+        states = list(block.args[1:])
+        term = block.last_op
+        assert isinstance(term, cell.YieldOp)
+        direction = "reverse" if op.is_reverse else "forward"
+        src.line(
+            f"// ---- {comment_text(op.layer.data)} {direction}: {comment_text(op.kind.data.upper())} time loop, states on chip ----"
+        )
+        # the sequence of hidden states only where something reads it
+        y = (
+            self.declare(
+                op.y,
+                [t_dim, n_dim, str(tensor_shape(op.y.type)[2])],
+                [t_bound, n_bound, str(tensor_shape(op.y.type)[2])],
+                "y",
+                src,
+            )
+            if op.y.uses
+            else None
+        )
+        finals = [
+            self.declare(
+                r,
+                [n_dim, str(tensor_shape(r.type)[1])],
+                [n_bound, str(tensor_shape(r.type)[1])],
+                "state",
+                src,
+            )
+            for r in op.finals
+        ]
+        lens = self.vars[op.lens] if op.lens is not None else None
+        inits = op.initial_values()
+        src.line("{")
+        with src.indent():
+            # the states live in the final-state buffers across the loop
+            for k, (s, fin) in enumerate(zip(states, finals)):
+                self.vars[s] = fin
+                init = inits[k]
+                value = f"{self.vars[init].name}[i]" if init is not None else "0"
+                src.line(f"for (int i = 0; i < {fin.size}; i++) {fin.name}[i] = {value};")
+            x_t = block.args[0]
+            xs = Var(self.fresh("x_t"), xv.ctype, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]])
+            src.line(f"{xs.ctype} {xs.name}[{xs.capacity}];")
+            self.vars[x_t] = xs
+            tt = self.fresh("t")
+            loop = f"for (int s = 0; s < {t_dim}; s++)"
+            src.line(f"{loop} {{")
+            with src.indent():
+                src.line(f"int {tt} = {f'{t_dim} - 1 - s' if op.is_reverse else 's'};")
+                src.line(
+                    f"for (int i = 0; i < {xs.size}; i++) {xs.name}[i] = {xv.name}[{tt} * {xs.size} + i];"
+                )
+                for inner in list(block.ops)[:-1]:
+                    src.line(f"// {comment_text(inner.name)}")
+                    self.print_op(inner, src)
+                h = tensor_shape(op.y.type)[2]
+                n = self.fresh("n")
+                src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")
+                with src.indent():
+                    live = f"{tt} < {lens.name}[{n}]" if lens is not None else "true"
+                    src.line(f"bool live = {live};")
+                    for k, (v, fin) in enumerate(zip(term.values, finals)):
+                        width = int(fin.shape[1])
+                        nv = self.vars[v]
+                        src.line(
+                            f"for (int j = 0; j < {width}; j++) if (live) {fin.name}[{n} * {width} + j] = {nv.name}[{n} * {width} + j];"
+                        )
+                    if y is not None:
+                        src.line(
+                            f"for (int j = 0; j < {h}; j++) {y.name}[({tt} * {n_dim} + {n}) * {h} + j] = live ? {finals[0].name}[{n} * {h} + j] : {y.ctype}(0);"
+                        )
+                src.line("}")
+            src.line("}")
+            if lens is not None:
+                src.line("// an entry of length 0 runs no step and ends with zero states")
+                n = self.fresh("n")
+                src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")
+                with src.indent():
+                    src.line(f"if ({lens.name}[{n}] == 0) {{")
+                    for fin in finals:
+                        width = int(fin.shape[1])
+                        src.line(
+                            f"    for (int j = 0; j < {width}; j++) {fin.name}[{n} * {width} + j] = 0;"
+                        )
+                    src.line("}")
+                src.line("}")
+        src.line("}")
+
+    # -- testbench -------------------------------------------------------------------
+
+    def _testbench(self) -> str:
+        fn = self.func
+        ins = list(zip(signature.inputs(fn), fn.body.block.args))
+        tb = Source()
+        tb.lines_(
+            [
+                f"// tb.cpp: testbench of {self.top}, generated by ernnc.",
+                "// usage: tb INPUTS.bin OUTPUTS.bin [EXPECTED.bin [TOLERANCE]]",
+                "// Each file is a sequence of tensors: int32 rank, int64 dims[rank], then the",
+                "// elements as float32 (or int32 for integer inputs). Outputs converted out of",
+                "// fixed point must equal the expected ones bit for bit; outputs computed in",
+                "// float must lie within TOLERANCE * (1 + |expected|) (default 1e-5).",
+                "#include <cmath>",
+                "#include <cstdio>",
+                "#include <cstdlib>",
+                "#include <cstring>",
+                "#include <vector>",
+                f'#include "{self.top}.h"',
+                "",
+                "struct Tensor {",
+                "    std::vector<long long> dims;",
+                "    std::vector<float> f;",
+                "    std::vector<int> i;",
+                "};",
+                "",
+                "static bool read_tensor(FILE *file, Tensor &t, bool integer) {",
+                "    int rank = 0;",
+                "    if (fread(&rank, sizeof rank, 1, file) != 1 || rank < 0 || rank > 16) return false;",
+                "    t.dims.resize(rank);",
+                "    long long n = 1;",
+                "    for (int k = 0; k < rank; k++) {",
+                "        if (fread(&t.dims[k], sizeof(long long), 1, file) != 1 || t.dims[k] < 0) return false;",
+                "        n *= t.dims[k];",
+                "    }",
+                "    if (integer) {",
+                "        t.i.resize(n);",
+                "        return fread(t.i.data(), sizeof(int), n, file) == (size_t)n;",
+                "    }",
+                "    t.f.resize(n);",
+                "    return fread(t.f.data(), sizeof(float), n, file) == (size_t)n;",
+                "}",
+                "",
+                "static void write_tensor(FILE *file, const std::vector<long long> &dims, const float *data) {",
+                "    int rank = (int)dims.size();",
+                "    long long n = 1;",
+                "    fwrite(&rank, sizeof rank, 1, file);",
+                "    for (long long d : dims) { fwrite(&d, sizeof d, 1, file); n *= d; }",
+                "    fwrite(data, sizeof(float), n, file);",
+                "}",
+                "",
+                "int main(int argc, char **argv) {",
+                '    if (argc < 3) { fprintf(stderr, "usage: %s INPUTS.bin OUTPUTS.bin [EXPECTED.bin [TOLERANCE]]\\n", argv[0]); return 2; }',
+                '    FILE *in = fopen(argv[1], "rb");',
+                '    if (!in) { fprintf(stderr, "tb: cannot open %s\\n", argv[1]); return 2; }',
+            ]
+        )
+        with tb.indent():
+            for k, (port, arg) in enumerate(ins):
+                integer = self.ctype(arg.type) in (
+                    "int",
+                    "long long",
+                    "short",
+                    "signed char",
+                    "bool",
+                )
+                tb.line(f"Tensor t{k};")
+                tb.line(
+                    f'if (!read_tensor(in, t{k}, {str(integer).lower()}) || t{k}.dims.size() != {len(port.dims)}) {{ fprintf(stderr, "tb: bad input {k}\\n"); return 2; }}'
+                )
+            for name, (arg, macro) in self.symbols.items():
+                where = next(
+                    (k, j)
+                    for k, (p, _) in enumerate(ins)
+                    for j, d in enumerate(p.dims)
+                    if d == name
+                )
+                tb.line(f"int {arg} = (int)t{where[0]}.dims[{where[1]}];")
+                tb.line(
+                    f'if ({arg} > {macro}) {{ fprintf(stderr, "tb: {arg} = %d exceeds {macro} = %d; rebuild with -D{macro}=%d\\n", {arg}, {macro}, {arg}); return 2; }}'
+                )
+            for k, (port, arg) in enumerate(ins):
+                for j, d in enumerate(port.dims):
+                    expect = self.symbols[d][0] if isinstance(d, str) else str(d)
+                    tb.line(
+                        f'if (t{k}.dims[{j}] != {expect}) {{ fprintf(stderr, "tb: input {k} dim {j} is %lld, expected %lld\\n", t{k}.dims[{j}], (long long){expect}); return 2; }}'
+                    )
+            tb.line("fclose(in);")
+            args: list[str] = []
+            for k, (port, arg) in enumerate(ins):
+                var = self.vars[arg]
+                field = (
+                    "i"
+                    if self.ctype(arg.type) in ("int", "long long", "short", "signed char", "bool")
+                    else "f"
+                )
+                if var.ctype in ("float", "int"):
+                    tb.line(f"static {var.ctype} a{k}[{var.capacity}];")
+                    tb.line(
+                        f"for (size_t e = 0; e < t{k}.{field}.size(); e++) a{k}[e] = t{k}.{field}[e];"
+                    )
+                else:
+                    tb.line(f"static {var.ctype} a{k}[{var.capacity}];")
+                    tb.line(
+                        f"for (size_t e = 0; e < t{k}.{field}.size(); e++) a{k}[e] = ({var.ctype})t{k}.{field}[e];"
+                    )
+                args.append(f"a{k}")
+            for k, out in enumerate(self.output_shapes):
+                tb.line(f"static {out.ctype} o{k}[{out.capacity}];")
+                args.append(f"o{k}")
+            args += [arg for arg, _ in self.symbols.values()]
+            tb.line(f"{self.top}({', '.join(args)});")
+            tb.line('FILE *out = fopen(argv[2], "wb");')
+            tb.line('if (!out) { fprintf(stderr, "tb: cannot write %s\\n", argv[2]); return 2; }')
+            for k, out in enumerate(self.output_shapes):
+                dims = ", ".join(f"(long long)({d})" for d in out.shape)
+                tb.line(f"std::vector<long long> d{k} = {{{dims}}};")
+                tb.line(f"write_tensor(out, d{k}, o{k});")
+            tb.line("fclose(out);")
+            tb.line("if (argc < 4) return 0;")
+            tb.line('FILE *ex = fopen(argv[3], "rb");')
+            tb.line('if (!ex) { fprintf(stderr, "tb: cannot open %s\\n", argv[3]); return 2; }')
+            exact = ", ".join(
+                "true" if not self.float_computed(v) else "false"
+                for v in self.func.body.block.last_op.operands  # type: ignore[union-attr]
+            )
+            tb.line(f"const bool exact[] = {{{exact}}};")
+            tb.line("double tol = argc > 4 ? atof(argv[4]) : 1e-5;")
+            tb.line("long long bad = 0;")
+            for k, out in enumerate(self.output_shapes):
+                tb.line(f"Tensor e{k};")
+                tb.line(
+                    f'if (!read_tensor(ex, e{k}, false) || e{k}.dims != d{k}) {{ fprintf(stderr, "tb: expected output {k} has another shape\\n"); return 2; }}'
+                )
+                tb.line(f"for (size_t e = 0; e < e{k}.f.size(); e++) {{")
+                tb.line(
+                    f"    bool ok = exact[{k}] ? std::memcmp(&o{k}[e], &e{k}.f[e], sizeof(float)) == 0 : std::fabs((double)o{k}[e] - e{k}.f[e]) <= tol * (1 + std::fabs((double)e{k}.f[e]));"
+                )
+                tb.line(
+                    f'    if (!ok && bad++ < 10) fprintf(stderr, "tb: output {k} element %zu: %.9g, expected %.9g\\n", e, (double)o{k}[e], (double)e{k}.f[e]);'
+                )
+                tb.line("}")
+            tb.line("fclose(ex);")
+            tb.line('if (bad) { fprintf(stderr, "tb: %lld mismatches\\n", bad); return 1; }')
+            tb.line('printf("tb: all outputs match\\n");')
+            tb.line("return 0;")
+        tb.line("}")
+        return tb.text()
+
+
+def emit_hls(
+    module: ModuleOp,
+    *,
+    top: str = "ernnc_top",
+    part: str = DEFAULT_PART,
+    clock_mhz: float = DEFAULT_CLOCK_MHZ,
+    max_dims: dict[str, int] | None = None,
+) -> HlsProject:
+    project = CppPrinter(module, top, max_dims).print()
+    period = 1000.0 / clock_mhz
+    project.files["Makefile"] = MAKEFILE.format(top=top)
+    project.files["build.tcl"] = BUILD_TCL.format(top=top, part=part, period_ns=f"{period:g}")
+    return project
