@@ -13,7 +13,7 @@ from typing import TextIO
 
 from xdsl.dialects.builtin import ModuleOp
 
-from .errors import ErnncError
+from .errors import ErnncError, verify_failure_message
 from .pipeline import STAGES, PassRunner, PipelineOptions, default_pipeline, parse_passes, print_ir
 
 MARKER = ".ernnc-output"
@@ -62,7 +62,7 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
         module.verify()
     except VerifyException as e:
         raise ErnncError(
-            f"{source}: the IR does not verify: {str(e).strip().splitlines()[0]}"
+            f"{source}: the IR does not verify: {verify_failure_message(module, e)}"
         ) from None
     return module
 

@@ -17,11 +17,11 @@ from typing import TextIO
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass, PassPipeline
+from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
-from .errors import ErnncError
+from .errors import ErnncError, verify_failure_message
 
 # name -> what the IR holds at that stage, in pipeline order.
 STAGES: dict[str, str] = {
@@ -71,13 +71,9 @@ def pipeline_spec(stages: list[tuple[str, str]]) -> str:
 
 def parse_passes(spec: str) -> list[ModulePass]:
     from ..passes import get_all_passes
+    from .pass_spec import instantiate_pipeline
 
-    try:
-        return list(PassPipeline.parse_spec(get_all_passes(), spec).passes)
-    except ValueError as e:
-        raise ErnncError(f"pass pipeline {spec!r}: {e}") from None
-    except Exception as e:  # noqa: BLE001 - xDSL raises parse errors of several types
-        raise ErnncError(f"pass pipeline {spec!r}: {str(e).splitlines()[-1]}") from None
+    return instantiate_pipeline(get_all_passes(), spec)
 
 
 def print_ir(module: ModuleOp, stream: TextIO) -> None:
@@ -123,7 +119,7 @@ class PassRunner:
                 try:
                     module.verify()
                 except VerifyException as e:
-                    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    msg = verify_failure_message(module, e)
                     raise ErnncError(f"the IR does not verify after pass '{p.name}': {msg}") from e
             self._count += 1
             self._dump(module, p.name)
