@@ -136,7 +136,11 @@ def compile_to_ir(
             raise ErnncError(
                 "--emit names a stage of the default pipeline; with --passes use --print-ir-after"
             )
-        runner.run(parse_passes(req.passes), module)
+        passes = parse_passes(req.passes)
+        if keep:
+            runner.on_pass = _snapshot_by_content(result, keep)
+            runner.on_pass("", module)
+        runner.run(passes, module)
         return result
     order = list(STAGES)
     for name, spec in default_pipeline(req.options):
@@ -149,6 +153,21 @@ def compile_to_ir(
             print_ir(module, out)
             break
     return result
+
+
+def _snapshot_by_content(result: Compiled, keep: tuple[str, ...]) -> Callable[[str, ModuleOp], None]:
+    """Under a custom pipeline, the stages kept for the report are recognised by
+    their ops: "cell" is the last IR with dense matvecs and no circulant ones,
+    "circulant" the last with circulant matvecs."""
+
+    def on_pass(_name: str, module: ModuleOp) -> None:
+        names = {op.name for op in module.walk()}
+        if "cell" in keep and "cell.matvec" in names and "circ.matvec" not in names:
+            result.snapshots["cell"] = module.clone()
+        if "circulant" in keep and "circ.matvec" in names:
+            result.snapshots["circulant"] = module.clone()
+
+    return on_pass
 
 
 def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:

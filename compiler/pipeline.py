@@ -87,6 +87,19 @@ def ir_text(module: ModuleOp) -> str:
     return buf.getvalue()
 
 
+def _raise_if_plugin(p: ModulePass, e: Exception) -> None:
+    """A plugin pass that crashes is the plugin's bug, not ernnc's: say so."""
+    from .plugins import plugin_origin
+
+    origin = plugin_origin(p.name)
+    if origin is not None:
+        lines = str(e).strip().splitlines()
+        raise ErnncError(
+            f"pass '{p.name}' (plugin {origin}) crashed: {type(e).__name__}: "
+            f"{lines[0] if lines else ''} (rerun with --traceback)"
+        ) from e
+
+
 @dataclass
 class PassRunner:
     """Applies passes one at a time, with the MLIR-style debugging hooks."""
@@ -114,6 +127,9 @@ class PassRunner:
             except (VerifyException, PassFailedException) as e:
                 msg = str(e).strip().splitlines()
                 raise ErnncError(f"pass '{p.name}': {msg[0] if msg else type(e).__name__}") from e
+            except Exception as e:
+                _raise_if_plugin(p, e)
+                raise
             self.timings.append((p.name, time.perf_counter() - t0))
             if self.verify_each:
                 try:
