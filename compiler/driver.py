@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
 
 from .errors import ErnncError, verify_failure_message
 from .pipeline import STAGES, PassRunner, PipelineOptions, default_pipeline, parse_passes, print_ir
@@ -67,10 +69,25 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
     return module
 
 
+# ops that first appear at a stage, latest stage first (a stage missing here
+# is recognised by no op of its own)
+STAGE_OPS: dict[str, frozenset[str]] = {
+    "fft": frozenset({"circ.rfft", "circ.mac", "circ.irfft"}),
+    "circulant": frozenset({"circ.matvec"}),
+    "cell": frozenset({"cell.scan", "cell.matvec"}),
+    "import": frozenset({"ernn.lstm", "ernn.gru", "ernn.rnn"}),
+}
+
+
 def detect_stage(module: ModuleOp) -> str:
-    """The latest stage whose ops the module holds."""
-    names = {op.name.split(".")[0] for op in module.walk()}
-    return "import" if "ernn" in names else "cell"
+    """The latest stage whose ops the module holds. A circulant or FFT stage
+    IR with every matrix dense (block size 1) is read as "cell", which
+    continues identically."""
+    names = {op.name for op in module.walk()}
+    for stage in reversed(STAGES):
+        if STAGE_OPS.get(stage, frozenset()) & names:
+            return stage
+    return "cell"
 
 
 def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
@@ -91,6 +108,46 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
     return import_onnx(load_model(path)), "import"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One pass of the default pipeline."""
+
+    stage: str  # the stage it belongs to
+    pass_: ModulePass
+    ends_stage: bool
+
+
+def default_steps(options: PipelineOptions) -> list[Step]:
+    steps: list[Step] = []
+    for stage, spec in default_pipeline(options):
+        passes = parse_passes(spec)
+        steps += [Step(stage, p, i == len(passes) - 1) for i, p in enumerate(passes)]
+    return steps
+
+
+def stage_end(stage: str, steps: list[Step]) -> int:
+    """How many passes of the default pipeline make ``stage``."""
+    ends = [i + 1 for i, s in enumerate(steps) if s.ends_stage and s.stage == stage]
+    return ends[0] if ends else 0
+
+
+_DUMP_NAME = re.compile(r"^(\d+)-(.+)\.mlir$")
+
+
+def dump_resume_point(path: Path, steps: list[Step]) -> int | None:
+    """For a file named as --dump-ir names it, NN-<pass>.mlir or NN-<stage>.mlir,
+    the number of default-pipeline passes already applied to it (NN)."""
+    m = _DUMP_NAME.match(path.name)
+    if m is None:
+        return None
+    n, name = int(m[1]), m[2]
+    if 0 < n <= len(steps) and steps[n - 1].pass_.name == name:
+        return n
+    if name in STAGES and stage_end(name, steps) == n:
+        return n
+    return None
+
+
 @dataclass
 class Compiled:
     module: ModuleOp
@@ -109,8 +166,6 @@ def compile_to_ir(
     out = sys.stdout if out is None else out
     module, stage = load_input(req.model, req.from_stage)
     result = Compiled(module, None, stage)  # type: ignore[arg-type]
-    if stage in keep:
-        result.snapshots[stage] = module.clone()
     runner = PassRunner(
         make_context(),
         dump_dir=req.dump_ir,
@@ -127,11 +182,8 @@ def compile_to_ir(
                 f"cannot create IR dump directory {req.dump_ir}: {e.strerror}"
             ) from None
     result.runner = runner
-    runner.start(module, stage)
-    if req.emit == stage:
-        print_ir(module, out)
-        return result
     if req.passes is not None:
+        runner.start(module, stage)
         if req.emit is not None:
             raise ErnncError(
                 "--emit names a stage of the default pipeline; with --passes use --print-ir-after"
@@ -142,14 +194,26 @@ def compile_to_ir(
             runner.on_pass("", module)
         runner.run(passes, module)
         return result
-    order = list(STAGES)
-    for name, spec in default_pipeline(req.options):
-        if order.index(name) <= order.index(stage):
-            continue
-        runner.run(parse_passes(spec), module)
-        if name in keep:
-            result.snapshots[name] = module.clone()
-        if req.emit == name:
+    steps = default_steps(req.options)
+    start, label = stage_end(stage, steps), stage
+    if req.from_stage is None and req.model.suffix == ".mlir":
+        resume = dump_resume_point(req.model, steps)
+        if resume is not None:  # continue right after the pass that wrote the dump
+            start, label = resume, req.model.stem.split("-", 1)[1]
+    if req.emit is not None and stage_end(req.emit, steps) < start:
+        raise ErnncError(f"--emit {req.emit}: the input is already past that stage")
+    if start == stage_end(stage, steps) and stage in keep:
+        result.snapshots[stage] = module.clone()
+    runner._count = start  # dumps are numbered as in a run from the start
+    runner.start(module, label)
+    if req.emit is not None and stage_end(req.emit, steps) == start:
+        print_ir(module, out)
+        return result
+    for step in steps[start:]:
+        runner.run([step.pass_], module)
+        if step.ends_stage and step.stage in keep:
+            result.snapshots[step.stage] = module.clone()
+        if step.ends_stage and req.emit == step.stage:
             print_ir(module, out)
             break
     return result

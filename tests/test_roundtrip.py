@@ -3,6 +3,8 @@ identically; an IR dump fed back in gives byte-identical outputs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import pytest
@@ -52,20 +54,66 @@ def test_runtime_weights_round_trip(tmp_path):
         assert str(parse_mlir(f.read_text(), str(f))) + "\n" == f.read_text()
 
 
-@pytest.mark.parametrize("stage", list(STAGES))
-def test_reentering_each_stage_gives_identical_outputs(stage, tmp_path):
-    model = ZOO / "lstm_l2_bi_bf_h0_dyn_op20.onnx"
-    assert main([str(model), "-o", str(tmp_path / "direct")]) == 0
-    dump = tmp_path / f"{stage}.mlir"
-    import contextlib
-    import io
-
+def _emit(argv: list[str]) -> str:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main([str(model), "--emit", stage]) == 0
-    dump.write_text(buf.getvalue())
-    assert main([str(dump), "--from", stage, "-o", str(tmp_path / "again")]) == 0
+        assert main(argv) == 0
+    return buf.getvalue()
+
+
+def _same_outputs(a, b) -> None:
     for name in ("model_ref.py", "weights.npz"):
-        assert (tmp_path / "direct" / name).read_bytes() == (
-            tmp_path / "again" / name
-        ).read_bytes(), name
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+REENTRY_MODEL = ZOO / "lstm_l2_bi_bf_h0_dyn_op20.onnx"
+
+
+def _stages_listed() -> list[str]:
+    """The stages as `ernnc --list-stages` lists them."""
+    return [ln.split()[0] for ln in _emit(["--list-stages"]).splitlines() if ln.strip()]
+
+
+@pytest.mark.parametrize("block", ["8", "default=4,layer1.R=8"])
+@pytest.mark.parametrize("stage", _stages_listed())
+def test_reentering_each_stage_gives_identical_outputs(stage, block, tmp_path):
+    """--emit STAGE, then re-enter with --from STAGE and with the stage detected:
+    the outputs equal the direct run's byte for byte, and the stage re-prints
+    the same IR."""
+    flags = ["--block-size", block, "-q"]
+    model = str(REENTRY_MODEL)
+    assert main([model, "-o", str(tmp_path / "direct"), *flags]) == 0
+    dump = tmp_path / f"{stage}.mlir"
+    dump.write_text(_emit([model, "--emit", stage, "--block-size", block]))
+    assert main([str(dump), "--from", stage, "-o", str(tmp_path / "from"), *flags]) == 0
+    _same_outputs(tmp_path / "direct", tmp_path / "from")
+    assert main([str(dump), "-o", str(tmp_path / "detected"), *flags]) == 0
+    _same_outputs(tmp_path / "direct", tmp_path / "detected")
+    assert _emit([str(dump), "--emit", stage, "--block-size", block]) == dump.read_text()
+
+
+def test_every_pass_dump_continues_where_it_was_written(tmp_path):
+    """ir/NN-<pass>.mlir continues after pass NN of the default pipeline, so
+    every dump re-entered gives the direct run's outputs, and a re-entered
+    run dumps the same files under the same names."""
+    flags = ["--block-size", "8", "-q"]
+    dumps = tmp_path / "ir"
+    model = str(REENTRY_MODEL)
+    assert main([model, "-o", str(tmp_path / "direct"), "--dump-ir", str(dumps), *flags]) == 0
+    files = sorted(dumps.glob("*.mlir"))
+    assert [f.name for f in files][:2] == ["00-import.mlir", "01-convert-ernn-to-cell.mlir"]
+    for f in files:
+        again = tmp_path / "again" / f.stem
+        redump = tmp_path / "redump" / f.stem
+        assert main([str(f), "-o", str(again), "--dump-ir", str(redump), *flags]) == 0, f.name
+        _same_outputs(tmp_path / "direct", again)
+        for g in redump.glob("*.mlir"):
+            assert g.read_text() == (dumps / g.name).read_text(), (f.name, g.name)
+        assert {g.name for g in redump.glob("*.mlir")} >= {g.name for g in files if g > f}
+
+
+def test_emit_of_a_stage_before_the_input_is_an_error(tmp_path, capsys):
+    dump = tmp_path / "fft.mlir"
+    dump.write_text(_emit([str(REENTRY_MODEL), "--emit", "fft", "--block-size", "4"]))
+    assert main([str(dump), "--emit", "cell"]) == 1
+    assert "--emit cell: the input is already past that stage" in capsys.readouterr().err
