@@ -219,7 +219,9 @@ def compile_to_ir(
     return result
 
 
-def _snapshot_by_content(result: Compiled, keep: tuple[str, ...]) -> Callable[[str, ModuleOp], None]:
+def _snapshot_by_content(
+    result: Compiled, keep: tuple[str, ...]
+) -> Callable[[str, ModuleOp], None]:
     """Under a custom pipeline, the stages kept for the report are recognised by
     their ops: "cell" is the last IR with dense matvecs and no circulant ones,
     "circulant" the last with circulant matvecs."""

@@ -116,7 +116,8 @@ class ErnncOptMain(xDSLOptMain):
         arg_parser.error = _usage_error  # type: ignore[method-assign]
         arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         arg_parser.epilog = EPILOG.format(
-            passes=pass_listing(), xdsl_targets=", ".join(t for t in get_all_targets() if t != "mlir")
+            passes=pass_listing(),
+            xdsl_targets=", ".join(t for t in get_all_targets() if t != "mlir"),
         )
         for action in arg_parser._actions:  # xDSL's help lists ~140 pass names in one line
             if "--passes" in action.option_strings:
@@ -212,7 +213,9 @@ class ErnncOptMain(xDSLOptMain):
                 if self.args.verify_diagnostics and isinstance(e, VerifyException):
                     raise
                 lines = str(e).strip().splitlines()
-                raise ErnncError(f"pass '{p.name}': {lines[0] if lines else type(e).__name__}") from e
+                raise ErnncError(
+                    f"pass '{p.name}': {lines[0] if lines else type(e).__name__}"
+                ) from e
             except Exception as e:
                 if self.args.traceback:
                     raise

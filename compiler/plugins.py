@@ -85,7 +85,7 @@ def register_passes(passes: Iterable[object], origin: str) -> None:
         if not isinstance(name, str) or not _PASS_NAME.match(name):
             raise ErnncError(
                 f"pass plugin {origin}: {cls.__name__} has no valid pass name "
-                f"(give it a class attribute like name = \"my-pass\"; got {name!r})"
+                f'(give it a class attribute like name = "my-pass"; got {name!r})'
             )
         if inspect.isabstract(cls):
             raise ErnncError(f"pass plugin {origin}: pass {name!r} ({cls.__name__}) has no apply()")
@@ -141,9 +141,7 @@ def _import_plugin(spec: str) -> ModuleType:
         return importlib.import_module(spec)
     except ModuleNotFoundError as e:
         if e.name is not None and (spec == e.name or spec.startswith(e.name + ".")):
-            raise ErnncError(
-                f"pass plugin {spec}: no such file or importable module"
-            ) from None
+            raise ErnncError(f"pass plugin {spec}: no such file or importable module") from None
         raise ErnncError(f"pass plugin {spec}: cannot import: {_one_line(e)}") from e
     except Exception as e:  # noqa: BLE001 - the plugin's own import-time errors
         raise ErnncError(f"pass plugin {spec}: cannot import: {_one_line(e)}") from e
@@ -168,9 +166,7 @@ def _import_path(path: Path, spec: str) -> ModuleType:
         if Path(getattr(known, "__file__", "") or "").resolve() == file:
             return known
         name = f"ernnc_plugin_{name}_{len(sys.modules)}"  # keep other modules of that name
-    mod_spec = importlib.util.spec_from_file_location(
-        name, file, submodule_search_locations=search
-    )
+    mod_spec = importlib.util.spec_from_file_location(name, file, submodule_search_locations=search)
     if mod_spec is None or mod_spec.loader is None:
         raise ErnncError(f"pass plugin {spec}: cannot load {file}")
     module = importlib.util.module_from_spec(mod_spec)

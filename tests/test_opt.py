@@ -86,34 +86,62 @@ def test_numpy_target_weights_option(tmp_path):
 
 def _error_cases(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
     bad_parse = tmp / "bad_parse.mlir"
-    bad_parse.write_text("builtin.module {\n  %0 = arith.constant 1 : i32\n  %1 = arith.addi %0, %0 : i64\n}\n")
+    bad_parse.write_text(
+        "builtin.module {\n  %0 = arith.constant 1 : i32\n  %1 = arith.addi %0, %0 : i64\n}\n"
+    )
     bad_verify = tmp / "bad_verify.mlir"
     bad_verify.write_text('builtin.module {\n  %0 = "nn.add"() : () -> tensor<2xf32>\n}\n')
     truncated = tmp / "truncated.mlir"
-    truncated.write_text('builtin.module {\n  %0 = arith.constant dense<"0x00000000ABCDEF0123456789ABCDEF')
+    truncated.write_text(
+        'builtin.module {\n  %0 = arith.constant dense<"0x00000000ABCDEF0123456789ABCDEF'
+    )
     not_onnx = tmp / "not.onnx"
     not_onnx.write_text("hello")
     text = tmp / "notes.txt"
     text.write_text("hello")
     ir = str(CELL_IR)
     return {
-        "unknown pass": ([ir, "-p", "ernn-block-circulnt"], ["unknown pass 'ernn-block-circulnt'", "did you mean 'ernn-block-circulant'"]),
-        "unknown option": ([ir, "-p", "ernn-block-circulant{blok=8}"], ["pass 'ernn-block-circulant'", "unknown option 'blok'", "block, per-matrix"]),
-        "bad option value": ([ir, "-p", "ernn-block-circulant{block=big}"], ["option 'block' wants int, got 'big'"]),
+        "unknown pass": (
+            [ir, "-p", "ernn-block-circulnt"],
+            ["unknown pass 'ernn-block-circulnt'", "did you mean 'ernn-block-circulant'"],
+        ),
+        "unknown option": (
+            [ir, "-p", "ernn-block-circulant{blok=8}"],
+            ["pass 'ernn-block-circulant'", "unknown option 'blok'", "block, per-matrix"],
+        ),
+        "bad option value": (
+            [ir, "-p", "ernn-block-circulant{block=big}"],
+            ["option 'block' wants int, got 'big'"],
+        ),
         "pipeline syntax": ([ir, "-p", "dce{"], ["pass pipeline 'dce{'", "column 5"]),
-        "pass failure": ([ir, "-p", "ernn-block-circulant{block=0}"], ["pass 'ernn-block-circulant'", "at least 1"]),
-        "fft of a non-power of two": ([ir, "-p", "ernn-block-circulant{block=3},ernn-circulant-to-fft"], ["pass 'ernn-circulant-to-fft'", "power of two"]),
+        "pass failure": (
+            [ir, "-p", "ernn-block-circulant{block=0}"],
+            ["pass 'ernn-block-circulant'", "at least 1"],
+        ),
+        "fft of a non-power of two": (
+            [ir, "-p", "ernn-block-circulant{block=3},ernn-circulant-to-fft"],
+            ["pass 'ernn-circulant-to-fft'", "power of two"],
+        ),
         "parse error": ([str(bad_parse)], [f"{bad_parse}:3:19:", "operand is used with type i64"]),
-        "verify error": ([str(bad_verify)], [f"{bad_verify}: the input IR does not verify", "op 'nn.add'"]),
+        "verify error": (
+            [str(bad_verify)],
+            [f"{bad_verify}: the input IR does not verify", "op 'nn.add'"],
+        ),
         "truncated": ([str(truncated)], ["truncated.mlir:2", "unterminated string"]),
         "missing file": ([str(tmp / "nope.mlir")], ["nope.mlir: no such file"]),
         "bad onnx": ([str(not_onnx)], ["not.onnx", "ONNX"]),
         "unknown input kind": ([str(text)], ["notes.txt", "-f"]),
         "numpy without -o": ([ir, "-t", "numpy"], ["numpy target needs a file for its weights"]),
         "unknown target": ([ir, "-t", "hls"], ["invalid choice: 'hls'"]),
-        "unknown target option": ([ir, "-t", "numpy{dir=1}"], ["target 'numpy'", "unknown option 'dir'"]),
+        "unknown target option": (
+            [ir, "-t", "numpy{dir=1}"],
+            ["target 'numpy'", "unknown option 'dir'"],
+        ),
         "unknown flag": ([ir, "--frobnicate"], ["unrecognized arguments: --frobnicate"]),
-        "plugin": ([ir, "--load-pass-plugin", str(tmp / "nope.py")], ["pass plugin", "no such file"]),
+        "plugin": (
+            [ir, "--load-pass-plugin", str(tmp / "nope.py")],
+            ["pass plugin", "no such file"],
+        ),
     }
 
 
@@ -170,7 +198,14 @@ def test_universe_entry_point_is_installed():
 def test_both_tools_parse_ernnc_ir_and_run_an_ernnc_pass(tool):
     module = {"xdsl-opt": "xdsl.tools.xdsl_opt", "ernnc-opt": "ernnc.compiler.opt"}[tool]
     r = subprocess.run(
-        [sys.executable, "-m", module, str(CELL_IR), "-p", "ernn-block-circulant{block=2},canonicalize,dce"],
+        [
+            sys.executable,
+            "-m",
+            module,
+            str(CELL_IR),
+            "-p",
+            "ernn-block-circulant{block=2},canonicalize,dce",
+        ],
         capture_output=True,
         text=True,
     )

@@ -99,7 +99,7 @@ CRASH = """
 def test_plugin_pass_is_listed_with_its_options(capsys):
     assert main(["--load-pass-plugin", str(EXAMPLE), "--list-passes"]) == 0
     out = capsys.readouterr().out
-    assert "ernn-block-circulant{block=8 per-matrix=\"\"}" in out  # the built-ins too
+    assert 'ernn-block-circulant{block=8 per-matrix=""}' in out  # the built-ins too
     assert "ernn-choose-block-size{max-error=0.3 candidates=4,8,16}" in out
     assert "Per matrix, the largest candidate block size" in out
     assert f"(from {EXAMPLE})" in out
@@ -179,7 +179,9 @@ def test_example_plugin_on_a_zoo_model_end_to_end(tmp_path):
             fits = [
                 b
                 for b in (2, 4, 8)
-                if relative_error(w, project(w, bl := Blocking(g, w.shape[0] // g, w.shape[1], b)), bl)
+                if relative_error(
+                    w, project(w, bl := Blocking(g, w.shape[0] // g, w.shape[1], b)), bl
+                )
                 <= 0.77
             ]
             expected[mv.matrix.data] = max(fits, default=1)
@@ -201,7 +203,9 @@ def test_example_plugin_on_a_zoo_model_end_to_end(tmp_path):
 
 
 def test_package_directory_and_module_name_plugins(tmp_path, monkeypatch, capsys):
-    _write(tmp_path / "pkg_plugin" / "__init__.py", "from .impl import PassA\nERNNC_PASSES = [PassA]\n")
+    _write(
+        tmp_path / "pkg_plugin" / "__init__.py", "from .impl import PassA\nERNNC_PASSES = [PassA]\n"
+    )
     _write(tmp_path / "pkg_plugin" / "impl.py", PASS_SOURCE.format(cls="PassA", name="test-a"))
     _write(tmp_path / "mod_plugin.py", PASS_SOURCE.format(cls="PassB", name="test-b"))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -284,16 +288,31 @@ def _plugin_error_cases(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
     )
     return {
         "missing file": (["--load-pass-plugin", str(tmp / "nope.py")], ["nope.py", "no such file"]),
-        "missing module": (["--load-pass-plugin", "no_such_mod"], ["no_such_mod", "no such file or importable module"]),
-        "no passes": (["--load-pass-plugin", str(no_passes)], ["no_passes.py", "defines no ModulePass"]),
-        "clash with xdsl": (["--load-pass-plugin", str(clash)], ["'dce'", "clashes with a built-in"]),
-        "clash with ernnc": (["--load-pass-plugin", str(clash_ours)], ["'ernn-block-circulant'", "built-in"]),
+        "missing module": (
+            ["--load-pass-plugin", "no_such_mod"],
+            ["no_such_mod", "no such file or importable module"],
+        ),
+        "no passes": (
+            ["--load-pass-plugin", str(no_passes)],
+            ["no_passes.py", "defines no ModulePass"],
+        ),
+        "clash with xdsl": (
+            ["--load-pass-plugin", str(clash)],
+            ["'dce'", "clashes with a built-in"],
+        ),
+        "clash with ernnc": (
+            ["--load-pass-plugin", str(clash_ours)],
+            ["'ernn-block-circulant'", "built-in"],
+        ),
         "clash between plugins": (
             ["--load-pass-plugin", str(one), "--load-pass-plugin", str(two)],
             ["two.py", "'test-same'", "one.py"],
         ),
         "syntax error": (["--load-pass-plugin", str(syntax)], ["syntax.py", "SyntaxError"]),
-        "import error": (["--load-pass-plugin", str(raises)], ["raises.py", "ImportError: needs torch"]),
+        "import error": (
+            ["--load-pass-plugin", str(raises)],
+            ["raises.py", "ImportError: needs torch"],
+        ),
         "no name": (["--load-pass-plugin", str(nameless)], ["Nameless", "no valid pass name"]),
     }
 
@@ -333,7 +352,13 @@ def test_bad_plugin_is_one_line_in_ernnc_opt(case, tmp_path):
 def test_verify_each_names_the_pass_that_broke_the_ir(tmp_path, capsys):
     plugin = _write(tmp_path / "break_ir.py", BREAK_IR)
     out = tmp_path / "out"
-    argv = [str(ZOO / "lstm_l1_uni_dyn_op20.onnx"), "-o", str(out), "--load-pass-plugin", str(plugin)]
+    argv = [
+        str(ZOO / "lstm_l1_uni_dyn_op20.onnx"),
+        "-o",
+        str(out),
+        "--load-pass-plugin",
+        str(plugin),
+    ]
     assert main([*argv, "--passes", f"{CELL},test-break-ir,canonicalize,dce"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
@@ -345,7 +370,9 @@ def test_verify_each_names_the_pass_that_broke_the_ir(tmp_path, capsys):
 def test_verify_each_in_ernnc_opt_names_the_pass(tmp_path):
     plugin = _write(tmp_path / "break_ir.py", BREAK_IR)
     mlir = REPO / "tests" / "filecheck" / "ernn-block-circulant.mlir"
-    r = _run("ernnc-opt", str(mlir), "--load-pass-plugin", str(plugin), "-p", "dce,test-break-ir,cse")
+    r = _run(
+        "ernnc-opt", str(mlir), "--load-pass-plugin", str(plugin), "-p", "dce,test-break-ir,cse"
+    )
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert "the IR does not verify after pass 'test-break-ir': op 'cell.matvec'" in r.stderr
 
@@ -360,3 +387,12 @@ def test_crashing_plugin_pass_is_blamed_on_the_plugin(tmp_path, capsys):
     with pytest.raises(ErnncError) as raised:  # its traceback shows the plugin's
         main([*argv, "--load-pass-plugin", str(plugin), "--passes", "test-crash", "--traceback"])
     assert isinstance(raised.value.__cause__, RuntimeError)
+
+
+def test_ernnc_opt_help_lists_a_loaded_plugin(capsys):
+    from ernnc.compiler import opt
+
+    assert opt.main(["--load-pass-plugin", str(EXAMPLE), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "plugin passes:" in out
+    assert "ernn-choose-block-size{max-error=0.3 candidates=4,8,16}" in out

@@ -117,3 +117,13 @@ def test_emit_of_a_stage_before_the_input_is_an_error(tmp_path, capsys):
     dump.write_text(_emit([str(REENTRY_MODEL), "--emit", "fft", "--block-size", "4"]))
     assert main([str(dump), "--emit", "cell"]) == 1
     assert "--emit cell: the input is already past that stage" in capsys.readouterr().err
+
+
+def test_every_stage_is_detectable_from_its_ops():
+    from ernnc.compiler.driver import STAGE_OPS
+
+    missing = [s for s in STAGES if s not in STAGE_OPS]
+    assert not missing, (
+        f"add the ops that first appear at stage(s) {missing} to driver.STAGE_OPS, "
+        "so that a dump of the stage re-enters without --from"
+    )
