@@ -176,9 +176,10 @@ class ErnncOptMain(xDSLOptMain):
             raise ErnncError(f"cannot write {self.args.output_file}: {e.strerror or e}") from None
 
     def setup_pipeline(self) -> None:
-        from .pass_spec import instantiate_pipeline
+        from .pass_spec import instantiate_pipeline, normalize_pipeline
 
         passes = instantiate_pipeline(self.available_passes, self.args.passes)
+        self.args.passes = normalize_pipeline(self.args.passes)
         super().setup_pipeline()  # parses again, cannot fail now; builds xDSL's callback
         inner = self.pipeline.callback
         verify = not self.args.disable_verify and not self.args.verify_diagnostics

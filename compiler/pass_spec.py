@@ -19,6 +19,7 @@ from .errors import ErnncError
 def instantiate_pipeline(
     available: dict[str, Callable[[], type[ModulePass]]], spec: str
 ) -> list[ModulePass]:
+    spec = normalize_pipeline(spec)
     try:
         specs = list(parse_pipeline(spec))
     except ArgSpecParseError as e:  # a BaseException: "...\n<where>\n<line>\n<caret>\n<msg>"
@@ -28,6 +29,27 @@ def instantiate_pipeline(
             f"pass pipeline {spec!r}: column {where}: {lines[-1] if lines else 'syntax error'}"
         ) from None
     return [_instantiate(available, s) for s in specs]
+
+
+def normalize_pipeline(spec: str) -> str:
+    """Drop the whitespace between passes and fold line breaks inside options,
+    so that a pipeline may be written over several lines; xDSL's parser takes
+    neither."""
+    out: list[str] = []
+    depth, quote = 0, False
+    for ch in spec:
+        if ch == '"':
+            quote = not quote
+        elif not quote and ch in "{}":
+            depth += 1 if ch == "{" else -1
+        if ch.isspace() and not quote:
+            if depth <= 0:
+                continue
+            ch = " "
+            if out and out[-1] in " {":
+                continue
+        out.append(ch)
+    return "".join(out)
 
 
 def _instantiate(available: dict[str, Callable[[], type[ModulePass]]], s: ArgSpec) -> ModulePass:

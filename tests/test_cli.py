@@ -310,3 +310,9 @@ def test_bad_pipeline_is_one_line(pipeline, words, tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith("ernnc: error: ")
     assert all(w in r.stderr for w in words), r.stderr
+
+
+def test_pipeline_may_span_lines(tmp_path, capsys):
+    spec = 'convert-ernn-to-cell,\n  ernn-fuse-gates , dce,\n  ernn-block-circulant{ block=4\n  per-matrix="" }'
+    assert main([str(EXAMPLE), "--passes", spec, "--print-ir-after", "ernn-block-circulant"]) == 0
+    assert "circ.matvec" in capsys.readouterr().out

@@ -227,3 +227,22 @@ def test_ernnc_opt_takes_ernnc_from_the_universe_once():
     tool = opt.ErnncOptMain(args=[str(CELL_IR)])
     assert {"ernn", "nn", "cell", "circ"} <= set(tool.ctx.registered_dialect_names)
     assert "ernn-block-circulant" in tool.available_passes and "numpy" in tool.available_targets
+
+
+def test_pipeline_may_span_lines():
+    code, out, err = _opt(
+        str(CELL_IR), "-p", "ernn-block-circulant{ block=2 },\n  canonicalize,\n  dce"
+    )
+    assert code == 0, err
+    assert out.count("circ.matvec") == 2
+
+
+def test_missing_universe_is_one_line(monkeypatch):
+    """Without ernnc's xdsl.universe entry point (an install from before it
+    existed), ernnc-opt says so instead of failing to parse ernnc IR."""
+    from xdsl.universe import XDSL_UNIVERSE, Universe
+
+    monkeypatch.setattr(Universe, "get_multiverse", staticmethod(lambda: XDSL_UNIVERSE))
+    code, _, err = _opt(str(CELL_IR))
+    assert code == 1 and err.count("\n") == 1
+    assert "entry point is not installed; reinstall ernnc" in err
