@@ -18,6 +18,7 @@ STAGE_HELP = {
     "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
     "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
     "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
+    "quantized": "fixed-point types (--precision): exact arithmetic, explicit casts, fitted activations",
 }
 
 EPILOG = """\
@@ -26,14 +27,19 @@ stages (--emit, --from, --list-stages):
 
 outputs (-o OUT):
   OUT/model_ref.py   NumPy reference model: run(inputs) -> outputs, keyed by ONNX names;
-                     also `python model_ref.py --inputs in.npz --outputs out.npz`
+                     also `python model_ref.py --inputs in.npz --outputs out.npz`; with
+                     --precision it computes bit-accurately in fixed point
   OUT/weights.npz    its weights
-  OUT/report.json    matrices, parameters, compression and its output error (docs/report.md)
+  OUT/model_float.py the float model it quantizes (with --precision; run_float() and --float
+                     in model_ref.py run it), weights in OUT/weights_float.npz
+  OUT/report.json    matrices, compression, formats, ranges, overflows, errors (docs/report.md)
 
 examples:
   ernnc model.onnx -o out/
   ernnc model.onnx -o out/ --block-size 8
   ernnc model.onnx -o out/ --block-size 'default=16,layer0.W=8,layer1=4' --calib calib.npz
+  ernnc model.onnx -o out/ --block-size 8 --precision 'fixed<16,6>' --calib calib.npz
+  ernnc model.onnx -o out/ --precision auto:16 --calib calib.npz --activations lut:1024
   ernnc model.onnx --emit cell
   ernnc model.onnx -o out/ --dump-ir ir/
   ernnc ir/01-convert-ernn-to-cell.mlir -o out/
@@ -63,7 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--calib",
         type=Path,
         metavar="FILE.npz",
-        help="inputs keyed by input name, to measure the output error",
+        help="inputs keyed by input name: calibrate the fixed-point formats and measure output "
+        "errors on them (default: random inputs, with a note in the report)",
+    )
+    p.add_argument(
+        "--precision",
+        metavar="SPEC",
+        default="float",
+        help="fixed-point formats: 'fixed<16,6>', 'auto:16' (integer bits from calibrated ranges), or "
+        "per target 'default=fixed<16,6,RND,SAT>; weights=fixed<12,2>; acc=fixed<32,12>; "
+        "layer1.state=fixed<18,8>' (targets weights, bias, acc, spectrum, state, act, input, "
+        "output; docs/precision.md); default float",
+    )
+    p.add_argument(
+        "--activations",
+        metavar="IMPL",
+        help="activation implementation: pwl:N (N fitted linear segments; default pwl:64 in fixed "
+        "point), lut:N (a table of N entries), or exact (float only, the default there)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     p.add_argument("--emit", metavar="STAGE", help="print the IR after STAGE to stdout and stop")
@@ -152,6 +174,36 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+def _pipeline_options(args: argparse.Namespace):  # noqa: ANN202 - lazy import of the type
+    from ..precision import PrecisionError, parse_precision
+    from .errors import ErnncError
+    from .pipeline import PipelineOptions
+
+    try:
+        quantized = not parse_precision(args.precision).is_float
+    except PrecisionError as e:
+        raise ErnncError(f"--precision: {e}") from None
+    impl = args.activations or ("pwl:64" if quantized else "exact")
+    kind, _, n = impl.partition(":")
+    if impl == "exact":
+        if quantized:
+            raise ErnncError(
+                "--activations exact needs float precision; use pwl:N or lut:N in fixed point"
+            )
+    elif kind not in ("pwl", "lut") or not n.isdigit() or not 1 <= int(n) <= 65536:
+        raise ErnncError(
+            f"--activations {impl!r}: expected pwl:N, lut:N (1 <= N <= 65536) or exact"
+        )
+    elif not quantized:
+        raise ErnncError(
+            f"--activations {impl}: approximate activations need --precision fixed<...> or auto"
+        )
+    calib = str(args.calib) if args.calib is not None else ""
+    return PipelineOptions(
+        block_size=args.block_size, precision=args.precision, activations=impl, calib=calib
+    )
+
+
 def _main(args: argparse.Namespace) -> int:
     from .errors import ErnncError
 
@@ -174,9 +226,7 @@ def _main(args: argparse.Namespace) -> int:
 
         print(pass_listing())
         return 0
-    from .pipeline import PipelineOptions
-
-    options = PipelineOptions(block_size=args.block_size)
+    options = _pipeline_options(args)
     if args.print_pipeline:
         from .pipeline import default_pipeline, pipeline_spec
 
@@ -219,7 +269,7 @@ def _main(args: argparse.Namespace) -> int:
     pipeline = args.passes if args.passes is not None else pipeline_spec(default_pipeline(options))
     if args.calib is not None and not args.calib.exists():
         raise ErnncError(f"calibration file {args.calib}: no such file")
-    result = compile_to_ir(req, keep=("cell", "circulant"))
+    result = compile_to_ir(req, keep=("cell", "circulant", "fft"))
     if args.emit is None and args.output is not None:
         import json
 
@@ -228,13 +278,20 @@ def _main(args: argparse.Namespace) -> int:
         report = build_report(result, args.model, args.calib, pipeline)
 
         def write(directory: Path) -> None:
-            write_numpy(result.module, directory)
+            float_model = result.snapshots.get("fft") if options.quantized else None
+            write_numpy(result.module, directory, float_model)
             (directory / "report.json").write_text(
                 json.dumps(report, indent=2) + "\n", encoding="utf-8"
             )
 
         write_output_dir(args.output, write)
-        if "compression" in report and not args.quiet:
+        if options.quantized and "fft" not in result.snapshots and args.passes is None:
+            print(
+                "ernnc: note: no model_float.py: the float model is the fft stage's IR and the "
+                "input is past it (re-enter from a dump at or before fft to get one)",
+                file=sys.stderr,
+            )
+        if not args.quiet:
             print(format_table(report))
         for warning in large_error_warnings(report):
             print(f"ernnc: {warning}", file=sys.stderr)

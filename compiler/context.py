@@ -28,7 +28,12 @@ def ernnc_dialects() -> dict[str, object]:
 
         return CIRC
 
-    return {"ernn": ernn, "nn": nn, "cell": cell, "circ": circ}
+    def fxp():  # noqa: ANN202
+        from ..dialects.fxp import FXP
+
+        return FXP
+
+    return {"ernn": ernn, "nn": nn, "cell": cell, "circ": circ, "fxp": fxp}
 
 
 def make_context() -> Context:

@@ -72,6 +72,7 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
 # ops that first appear at a stage, latest stage first (a stage missing here
 # is recognised by no op of its own)
 STAGE_OPS: dict[str, frozenset[str]] = {
+    "quantized": frozenset({"fxp.cast", "fxp.constant", "fxp.pwl", "fxp.lut"}),
     "fft": frozenset({"circ.rfft", "circ.mac", "circ.irfft"}),
     "circulant": frozenset({"circ.matvec"}),
     "cell": frozenset({"cell.scan", "cell.matvec"}),
@@ -109,41 +110,35 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One pass of the default pipeline."""
+class DefaultPipeline:
+    """The default pipeline as single passes, and where each stage ends."""
 
-    stage: str  # the stage it belongs to
-    pass_: ModulePass
-    ends_stage: bool
+    passes: list[ModulePass]
+    ends: dict[str, int]  # stage -> how many passes make it (0 for the first)
 
 
-def default_steps(options: PipelineOptions) -> list[Step]:
-    steps: list[Step] = []
+def default_steps(options: PipelineOptions) -> DefaultPipeline:
+    passes: list[ModulePass] = []
+    ends = {next(iter(STAGES)): 0}
     for stage, spec in default_pipeline(options):
-        passes = parse_passes(spec)
-        steps += [Step(stage, p, i == len(passes) - 1) for i, p in enumerate(passes)]
-    return steps
-
-
-def stage_end(stage: str, steps: list[Step]) -> int:
-    """How many passes of the default pipeline make ``stage``."""
-    ends = [i + 1 for i, s in enumerate(steps) if s.ends_stage and s.stage == stage]
-    return ends[0] if ends else 0
+        passes += parse_passes(spec)
+        ends[stage] = len(passes)  # an empty stage ends where the previous one does
+    return DefaultPipeline(passes, ends)
 
 
 _DUMP_NAME = re.compile(r"^(\d+)-(.+)\.mlir$")
 
 
-def dump_resume_point(path: Path, steps: list[Step]) -> int | None:
+def dump_resume_point(path: Path, pipeline: DefaultPipeline) -> int | None:
     """For a file named as --dump-ir names it, NN-<pass>.mlir or NN-<stage>.mlir,
     the number of default-pipeline passes already applied to it (NN)."""
     m = _DUMP_NAME.match(path.name)
     if m is None:
         return None
     n, name = int(m[1]), m[2]
-    if 0 < n <= len(steps) and steps[n - 1].pass_.name == name:
+    if 0 < n <= len(pipeline.passes) and pipeline.passes[n - 1].name == name:
         return n
-    if name in STAGES and stage_end(name, steps) == n:
+    if pipeline.ends.get(name) == n:
         return n
     return None
 
@@ -194,27 +189,32 @@ def compile_to_ir(
             runner.on_pass("", module)
         runner.run(passes, module)
         return result
-    steps = default_steps(req.options)
-    start, label = stage_end(stage, steps), stage
+    pipe = default_steps(req.options)
+    start, label = pipe.ends[stage], stage
     if req.from_stage is None and req.model.suffix == ".mlir":
-        resume = dump_resume_point(req.model, steps)
+        resume = dump_resume_point(req.model, pipe)
         if resume is not None:  # continue right after the pass that wrote the dump
             start, label = resume, req.model.stem.split("-", 1)[1]
-    if req.emit is not None and stage_end(req.emit, steps) < start:
+    if req.emit is not None and pipe.ends[req.emit] < start:
         raise ErnncError(f"--emit {req.emit}: the input is already past that stage")
-    if start == stage_end(stage, steps) and stage in keep:
-        result.snapshots[stage] = module.clone()
     runner._count = start  # dumps are numbered as in a run from the start
     runner.start(module, label)
-    if req.emit is not None and stage_end(req.emit, steps) == start:
-        print_ir(module, out)
-        return result
-    for step in steps[start:]:
-        runner.run([step.pass_], module)
-        if step.ends_stage and step.stage in keep:
-            result.snapshots[step.stage] = module.clone()
-        if step.ends_stage and req.emit == step.stage:
+
+    def reached(count: int) -> bool:
+        """Keep the stages that end after ``count`` passes; True to stop."""
+        for s, end in pipe.ends.items():
+            if end == count and s in keep:
+                result.snapshots[s] = module.clone()
+        if req.emit is not None and pipe.ends[req.emit] == count:
             print_ir(module, out)
+            return True
+        return False
+
+    if reached(start):
+        return result
+    for i in range(start, len(pipe.passes)):
+        runner.run([pipe.passes[i]], module)
+        if reached(i + 1):
             break
     return result
 
@@ -280,36 +280,42 @@ def build_report(result: Compiled, model: Path, calib: Path | None, pipeline: st
     report: dict = {"ernnc_version": __version__, "model": model.name, "pipeline": pipeline}
     cell_ir = result.snapshots.get("cell")
     circ_ir = result.snapshots.get("circulant")
+    float_ir = result.snapshots.get("fft")
+    quantized = rp.is_quantized(result.module)
+    reference = cell_ir if cell_ir is not None else float_ir
+    inputs: dict = {}
+    source = ""
+    if reference is not None:
+        inputs, source = rp.report_inputs(reference, calib)
     if cell_ir is not None:
         dense = rp.dense_matrices(cell_ir)
         matrices = (
             rp.circulant_matrices(circ_ir, dense) if circ_ir is not None else list(dense.values())
         )
         report["compression"] = rp.compression_section(matrices, rp.constant_params(cell_ir))
-        if any(m.block > 1 for m in matrices):
-            if calib is not None:
-                inputs, source = (
-                    rp.load_calibration(calib, cell_ir),
-                    f"calibration inputs {calib.name}",
-                )
-            else:
-                inputs = rp.random_inputs(cell_ir)
-                first = next(iter(inputs.values()))
-                source = (
-                    f"random inputs ({first.shape[1] if first.ndim > 1 else 1} sequences; "
-                    "give --calib for real data)"
-                )
-            report["accuracy"] = rp.accuracy_section(cell_ir, result.module, inputs, source)
+        compressed = float_ir if float_ir is not None else (None if quantized else result.module)
+        if any(m.block > 1 for m in matrices) and compressed is not None:
+            report["accuracy"] = rp.accuracy_section(cell_ir, compressed, inputs, source)
+    if quantized and float_ir is not None:
+        report["quantization"] = rp.quantization_section(float_ir, result.module, inputs, source)
     return report
 
 
-def write_numpy(module: ModuleOp, directory: Path) -> None:
+def write_numpy(module: ModuleOp, directory: Path, float_model: ModuleOp | None = None) -> None:
+    """model_ref.py and weights.npz; with a float model (the one a quantized
+    module came from) also model_float.py and weights_float.npz."""
     from ..backends.numpy import UnsupportedOpError, emit_numpy
     from ..backends.numpy.npz import save_npz
 
     try:
-        emitted = emit_numpy(module)
+        emitted = emit_numpy(module, float_companion="model_float.py" if float_model else None)
+        companion = (
+            emit_numpy(float_model, weights_file="weights_float.npz") if float_model else None
+        )
     except UnsupportedOpError as e:
         raise ErnncError(f"NumPy backend: {e}") from None
     (directory / "model_ref.py").write_text(emitted.source, encoding="utf-8")
     save_npz(directory / "weights.npz", emitted.weights)
+    if companion is not None:
+        (directory / "model_float.py").write_text(companion.source, encoding="utf-8")
+        save_npz(directory / "weights_float.npz", companion.weights)

@@ -733,7 +733,7 @@ def activation(imp: Importer, node: Node) -> list[Value]:
     alpha = node.attr("alpha", da) if da is not None else None
     beta = node.attr("beta", db) if db is not None else None
     if isinstance(x, Const):
-        from ..backends.numpy.activations import apply_activation
+        from ..activations import apply_activation
 
         return [Const(apply_activation(node.op_type, x.array, alpha or 0.0, beta or 0.0))]
     if not isinstance(x, Tensor):

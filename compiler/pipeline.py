@@ -29,6 +29,7 @@ STAGES: dict[str, str] = {
     "cell": "cell level: one cell.scan per direction, matvecs sharing an input fused",
     "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
     "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
+    "quantized": "fixed-point types (--precision): exact arithmetic, explicit casts, fitted activations",
 }
 
 CLEANUP = "canonicalize,cse,dce"
@@ -40,6 +41,26 @@ class PipelineOptions:
 
     # --block-size: "8", or "default=16,layer0.W=8,layer1=4"; 1 keeps matrices dense
     block_size: str = "1"
+    # --precision (ernnc.precision); "float" keeps the model in float
+    precision: str = "float"
+    # --activations: pwl:N or lut:N for fixed point
+    activations: str = "pwl:64"
+    # --calib: inputs for calibration; empty means random inputs
+    calib: str = ""
+
+    @property
+    def quantized(self) -> bool:
+        from ..precision import PrecisionError, parse_precision
+
+        try:
+            return not parse_precision(self.precision).is_float
+        except PrecisionError:
+            return True  # let the pass report the error
+
+
+def quote(value: str) -> str:
+    """A pass option value in the pipeline syntax."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _block_circulant_spec(block_size: str) -> str:
@@ -58,21 +79,33 @@ def _block_circulant_spec(block_size: str) -> str:
 def default_pipeline(options: PipelineOptions) -> list[tuple[str, str]]:
     """(stage, pipeline spec) pairs in order; each spec takes the IR from the
     previous stage to the named one."""
-    return [
+    stages = [
         ("cell", f"convert-ernn-to-cell,ernn-fuse-gates,{CLEANUP}"),
         ("circulant", f"{_block_circulant_spec(options.block_size)},{CLEANUP}"),
         ("fft", f"ernn-circulant-to-fft,{CLEANUP}"),
+        ("quantized", ""),
     ]
+    if options.quantized:
+        calibrate = (
+            f"ernn-calibrate{{inputs={quote(options.calib)}}}"
+            if options.calib
+            else "ernn-calibrate"
+        )
+        quantize = f"ernn-quantize{{precision={quote(options.precision)} activations={quote(options.activations)}}}"
+        stages[-1] = ("quantized", f"{calibrate},{quantize},{CLEANUP}")
+    return stages
 
 
 def pipeline_spec(stages: list[tuple[str, str]]) -> str:
-    return ",".join(spec for _, spec in stages)
+    return ",".join(spec for _, spec in stages if spec)
 
 
 def parse_passes(spec: str) -> list[ModulePass]:
     from ..passes import get_all_passes
     from .pass_spec import instantiate_pipeline
 
+    if not spec:
+        return []
     return instantiate_pipeline(get_all_passes(), spec)
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from ..circulant import Blocking
-from ..dialects import cell, circ, nn
+from ..dialects.constants import numpy_from_dense
+from ..dialects import cell, circ, fxp, nn
 from ..dialects.shapes import DYN, tensor_shape
 from .errors import ErnncError
 
@@ -108,57 +109,23 @@ def compression_section(matrices: list[MatrixReport], other_params: int) -> dict
     }
 
 
-def _signature(module: ModuleOp) -> list[tuple[str, np.dtype, list[int | str]]]:
-    from ..backends.numpy.emitter import ModelPrinter
+def report_inputs(module: ModuleOp, calib: Path | None) -> tuple[dict[str, np.ndarray], str]:
+    """The inputs the report measures on, and how to name them."""
+    from ..backends.numpy.inputs import load_inputs, random_inputs
 
-    printer = ModelPrinter(module)
-    return [
-        (name, np.dtype(dtype[3:].replace("bool_", "bool")), dims)
-        for name, dtype, dims in printer.input_specs()
-    ]
-
-
-def random_inputs(
-    module: ModuleOp, samples: int = 4, steps: int = 16, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """Standard-normal inputs; symbolic dims are `steps` for the leading axis of
-    3-D inputs (sequence length) and `samples` otherwise; lengths in [1, steps]."""
-    rng = np.random.default_rng(seed)
-    sizes: dict[str, int] = {}
-    sig = _signature(module)
-    for _, _, dims in sig:
-        for i, d in enumerate(dims):
-            if isinstance(d, str) and d not in sizes:
-                sizes[d] = steps if (len(dims) == 3 and i == 0) else samples
-    out: dict[str, np.ndarray] = {}
-    for name, dtype, dims in sig:
-        shape = [sizes[d] if isinstance(d, str) else d for d in dims]
-        if dtype.kind in "iu":
-            out[name] = rng.integers(1, steps + 1, size=shape).astype(dtype)
-        else:
-            out[name] = rng.standard_normal(shape).astype(dtype)
-    return out
+    if calib is not None:
+        try:
+            return load_inputs(calib, module), f"calibration inputs {calib.name}"
+        except ValueError as e:
+            raise ErnncError(f"calibration file {e}") from None
+    inputs = random_inputs(module)
+    first = next(iter(inputs.values()))
+    n = first.shape[1] if first.ndim > 1 else 1
+    return inputs, f"random inputs ({n} sequences; give --calib for real data)"
 
 
-def load_calibration(path: Path, module: ModuleOp) -> dict[str, np.ndarray]:
-    """Inputs from an .npz keyed by the model's input names, checked against its signature."""
-    try:
-        with np.load(path) as f:
-            data = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise ErnncError(f"calibration file {path}: no such file") from None
-    except Exception as e:  # noqa: BLE001 - np.load raises several kinds on bad files
-        raise ErnncError(
-            f"calibration file {path}: not a readable .npz ({type(e).__name__})"
-        ) from None
-    names = [n for n, _, _ in _signature(module)]
-    missing = [n for n in names if n not in data]
-    extra = [k for k in data if k not in names]
-    if missing or extra:
-        raise ErnncError(
-            f"calibration file {path}: keys {sorted(data)} do not match the model inputs {names}"
-        )
-    return data
+def is_quantized(module: ModuleOp) -> bool:
+    return any(isinstance(op, fxp.CastOp) for op in module.walk())
 
 
 def _classifier_outputs(module: ModuleOp) -> set[int]:
@@ -175,65 +142,232 @@ def _classifier_outputs(module: ModuleOp) -> set[int]:
 
 
 def accuracy_section(
-    dense: ModuleOp, final: ModuleOp, inputs: dict[str, np.ndarray], source: str
+    dense: ModuleOp, compressed: ModuleOp, inputs: dict[str, np.ndarray], source: str
 ) -> dict:
+    """The compressed float model against the dense one."""
     from ..backends.numpy import run_module
 
     try:
         want = run_module(dense, inputs)
-        got = run_module(final, inputs)
+        got = run_module(compressed, inputs)
     except ValueError as e:
         raise ErnncError(f"{source}: {e}") from None
-    classifiers = _classifier_outputs(final)
-    outputs = {}
+    return {
+        "inputs": source,
+        "samples": _samples(inputs),
+        "outputs": output_errors(want, got, _classifier_outputs(compressed)),
+    }
+
+
+def _samples(inputs: dict[str, np.ndarray]) -> int:
+    first = next(iter(inputs.values()))
+    return int(first.shape[1]) if first.ndim >= 2 else 1
+
+
+def output_errors(want: dict, got: dict, classifiers: set[int]) -> dict:
+    """Per output: max |got - want|, that over max |want|, the SQNR in dB and,
+    for classifier outputs, how often the argmax agrees."""
+    out: dict[str, dict] = {}
     for i, name in enumerate(want):
         a, b = want[name].astype(np.float64), got[name].astype(np.float64)
         max_abs = float(np.abs(a - b).max()) if a.size else 0.0
         scale = float(np.abs(a).max()) if a.size else 0.0
-        entry = {"max_abs": max_abs, "rel": max_abs / scale if scale else max_abs}
+        noise = float(np.sum((a - b) ** 2))
+        signal = float(np.sum(a**2))
+        entry: dict = {
+            "max_abs": max_abs,
+            "rel": max_abs / scale if scale else max_abs,
+            "sqnr_db": 10 * np.log10(signal / noise) if noise > 0 and signal > 0 else None,
+        }
         if i in classifiers and a.ndim >= 1 and a.size:
             entry["argmax_agreement"] = float((a.argmax(-1) == b.argmax(-1)).mean())
-        outputs[name] = entry
-    first = next(iter(inputs.values()))
+        out[name] = entry
+    return out
+
+
+def _fmt(t: fxp.FixedType):  # noqa: ANN202
+    from ..fixedpoint import Fmt
+
+    return Fmt(t.w, t.i, t.round_mode == "rnd", t.overflow_mode == "sat")
+
+
+def _range(op: object) -> list[float] | None:
+    attr = getattr(op, "attributes", {}).get("ernn.range")
+    return [float(x) for x in attr.get_values()] if attr is not None else None
+
+
+def _input_range(v: object) -> list[float] | None:
+    """The calibrated range of a value, found on the cast that made it
+    (through the splits and views between)."""
+    owner = getattr(v, "owner", None)
+    while isinstance(owner, nn.SplitOp | nn.SliceOp | nn.ReshapeOp | nn.TransposeOp | nn.ClipOp):
+        owner = owner.operands[0].owner
+    return _range(owner) if isinstance(owner, fxp.CastOp) else None
+
+
+def _tag(op: object) -> str:
+    attr = getattr(op, "attributes", {}).get("tensor")
+    return attr.data if isinstance(attr, StringAttr) else ""
+
+
+def _rounds(op: fxp.CastOp) -> str:
+    """What a cast rounds: the op whose exact result it takes (and its matrix)."""
+    src = op.input.owner
+    if isinstance(src, fxp.CastOp) or not hasattr(src, "name"):
+        return "input"
+    matrix = getattr(src, "matrix", None)
+    return src.name + (f" {matrix.data}" if isinstance(matrix, StringAttr) else "")  # type: ignore[union-attr]
+
+
+def activation_entry(op: fxp.PwlOp | fxp.LutOp) -> dict:
+    """An activation's table, read back from the IR, and its max error over
+    the calibrated range of its input (the whole input format if unknown)."""
+    from ..fixedpoint import Table, max_error
+
+    fin, fout = fxp.fixed_of(op.input.type), fxp.fixed_of(op.result.type)
+    assert fin is not None and fout is not None
+    if isinstance(op, fxp.PwlOp):
+        fs, fc = fxp.fixed_of(op.slopes.type), fxp.fixed_of(op.intercepts.type)
+        slopes = numpy_from_dense(op.slopes.owner.value).astype(np.int64)  # type: ignore[union-attr]
+        icpts = numpy_from_dense(op.intercepts.owner.value).astype(np.int64)  # type: ignore[union-attr]
+        table = Table("pwl", op.lo.value.data, op.step, slopes, _fmt(fs), icpts, _fmt(fc))  # type: ignore[arg-type]
+        impl = f"pwl:{len(slopes) - 2}"
+    else:
+        ft = fxp.fixed_of(op.table.type)
+        values = numpy_from_dense(op.table.owner.value).astype(np.int64)  # type: ignore[union-attr]
+        table = Table(
+            "lut", op.lo.value.data, op.step, np.zeros(0, np.int64), _fmt(ft), values, _fmt(ft)
+        )  # type: ignore[arg-type]
+        impl = f"lut:{len(values)}"
+    rng = _input_range(op.input)
+    alpha, beta = op.params()
+    lo, hi = rng if rng else (None, None)
     return {
-        "inputs": source,
-        "samples": int(first.shape[1]) if first.ndim >= 2 else 1,
-        "outputs": outputs,
+        "name": _tag(op),
+        "function": op.function,
+        "implementation": impl,
+        "input_format": fin.spec(),
+        "output_format": fout.spec(),
+        "input_range": rng,
+        "max_error": max_error(table, op.function, alpha, beta, _fmt(fin), _fmt(fout), lo, hi),
     }
 
 
+def quantization_section(float_ir: ModuleOp, fixed_ir: ModuleOp, inputs: dict, source: str) -> dict:
+    """Formats, ranges and overflow counts of every rounding point, the
+    activations' errors, and the outputs against the float model, on ``inputs``."""
+    from ..backends.numpy import emit_numpy, load_emitted, run_module
+    from ..backends.numpy.emitter import ModelPrinter
+
+    try:
+        want = run_module(float_ir, inputs)
+        model = load_emitted(emit_numpy(fixed_ir, count_overflows=True))
+        got = model.run(dict(inputs))
+    except ValueError as e:
+        raise ErnncError(f"{source}: {e}") from None
+    counting = ModelPrinter(fixed_ir)
+    counting.count_overflows()
+    tensors: list[dict] = []
+    activations: list[dict] = []
+    for op in fixed_ir.walk():
+        if (
+            isinstance(op, fxp.ConstantOp)
+            and _tag(op)
+            and not _tag(op).endswith((".slopes", ".intercepts", ".table"))
+        ):
+            t = fxp.fixed_of(op.result.type)
+            assert t is not None
+            raw = numpy_from_dense(op.value).astype(np.int64)
+            limits = (-(2 ** (t.w - 1)), 2 ** (t.w - 1) - 1)
+            tensors.append(
+                {
+                    "name": _tag(op),
+                    "kind": "constant",
+                    "format": t.spec(),
+                    "range": [float(raw.min()) * 2.0**-t.f, float(raw.max()) * 2.0**-t.f]
+                    if raw.size
+                    else None,
+                    "overflows": int(np.count_nonzero((raw == limits[0]) | (raw == limits[1]))),
+                    "values": int(raw.size),
+                }
+            )
+        elif op in counting.stats:
+            t = fxp.fixed_of(op.results[0].type)
+            assert t is not None
+            overflows, count = model._stats[counting.stats[op]]
+            kind = _rounds(op) if isinstance(op, fxp.CastOp) else f"{op.name} {op.function}"  # type: ignore[attr-defined]
+            tensors.append(
+                {
+                    "name": _tag(op),
+                    "kind": kind,
+                    "format": t.spec(),
+                    "range": _range(op),
+                    "overflows": int(overflows),
+                    "values": int(count),
+                }
+            )
+            if isinstance(op, fxp.PwlOp | fxp.LutOp):
+                activations.append(activation_entry(op))
+    return {
+        "inputs": source,
+        "samples": _samples(inputs),
+        "fft": "bit growth: sums are exact, twiddle products round to the data's binary point",
+        "tensors": tensors,
+        "activations": activations,
+        "outputs": output_errors(want, got, _classifier_outputs(fixed_ir)),
+    }
+
+
+def _errors_lines(title: str, outputs: dict) -> list[str]:
+    lines = [title]
+    for name, e in outputs.items():
+        extra = f", SQNR {e['sqnr_db']:.1f} dB" if e.get("sqnr_db") is not None else ""
+        if "argmax_agreement" in e:
+            extra += f", argmax agreement {100 * e['argmax_agreement']:.1f}%"
+        lines.append(f"  {name}: max abs {e['max_abs']:.3g}, relative {e['rel']:.3g}{extra}")
+    return lines
+
+
 def format_table(report: dict) -> str:
-    comp = report["compression"]
-    lines = [
-        f"{'matrix':<16}{'shape':>12}{'block':>7}{'padded':>12}{'params':>11}{'compressed':>12}{'ratio':>8}{'rel.err':>9}",
-    ]
-    for m in comp["matrices"]:
-        shape = "x".join(map(str, m["shape"]))
-        padded = "x".join(map(str, m["padded_shape"]))
-        err = "-" if m["block"] == 1 else "exact" if m["exact"] else f"{m['rel_error']:.3g}"
-        lines.append(
-            f"{m['name']:<16}{shape:>12}{m['block']:>7}{padded:>12}{m['params_dense']:>11,}"
-            f"{m['params_compressed']:>12,}{m['ratio']:>7.2f}x{err:>9}"
-        )
-    r, t = comp["recurrent"], comp["model"]
-    lines.append(
-        f"{'recurrent total':<47}{r['params_dense']:>11,}{r['params_compressed']:>12,}{r['ratio']:>7.2f}x"
-    )
-    lines.append(
-        f"{'model total':<47}{t['params_dense']:>11,}{t['params_compressed']:>12,}{t['ratio']:>7.2f}x"
-    )
+    lines: list[str] = []
+    comp = report.get("compression")
+    if comp:
+        head = f"{'matrix':<16}{'shape':>12}{'block':>7}{'padded':>12}{'params':>11}{'compressed':>12}{'ratio':>8}{'rel.err':>9}"
+        lines.append(head)
+        for m in comp["matrices"]:
+            shape = "x".join(map(str, m["shape"]))
+            padded = "x".join(map(str, m["padded_shape"]))
+            err = "-" if m["block"] == 1 else "exact" if m["exact"] else f"{m['rel_error']:.3g}"
+            lines.append(
+                f"{m['name']:<16}{shape:>12}{m['block']:>7}{padded:>12}{m['params_dense']:>11,}"
+                f"{m['params_compressed']:>12,}{m['ratio']:>7.2f}x{err:>9}"
+            )
+        for label, key in (("recurrent total", "recurrent"), ("model total", "model")):
+            t = comp[key]
+            lines.append(
+                f"{label:<47}{t['params_dense']:>11,}{t['params_compressed']:>12,}{t['ratio']:>7.2f}x"
+            )
     acc = report.get("accuracy")
     if acc:
+        lines += _errors_lines(f"compressed against dense ({acc['inputs']}):", acc["outputs"])
+    q = report.get("quantization")
+    if q:
+        over = [t for t in q["tensors"] if t["overflows"]]
         lines.append(
-            f"output error of the compressed model against the dense one ({acc['inputs']}):"
-        )
-        for name, e in acc["outputs"].items():
-            extra = (
-                f", argmax agreement {100 * e['argmax_agreement']:.1f}%"
-                if "argmax_agreement" in e
+            f"fixed point: {len(q['tensors'])} tensors, {len(over)} with overflows"
+            + (
+                ": " + ", ".join(f"{t['name']} ({t['overflows']})" for t in over[:6])
+                if over
                 else ""
             )
-            lines.append(f"  {name}: max abs {e['max_abs']:.3g}, relative {e['rel']:.3g}{extra}")
+        )
+        worst = max(q["activations"], key=lambda a: a["max_error"], default=None)
+        if worst:
+            lines.append(
+                f"activations: worst {worst['function']} {worst['implementation']}, max error "
+                f"{worst['max_error']:.3g} over its input range"
+            )
+        lines += _errors_lines(f"bit-accurate against float ({q['inputs']}):", q["outputs"])
     return "\n".join(lines)
 
 
@@ -246,11 +380,8 @@ def large_error_warnings(report: dict) -> list[str]:
     if not bad:
         return []
     errors = sorted(m["rel_error"] for m in bad)
-    span = (
-        f"{100 * errors[0]:.0f}%"
-        if len(errors) == 1
-        else f"{100 * errors[0]:.0f}-{100 * errors[-1]:.0f}%"
-    )
+    lo, hi = f"{100 * errors[0]:.0f}", f"{100 * errors[-1]:.0f}"
+    span = f"{lo}%" if lo == hi else f"{lo}-{hi}%"
     names = ", ".join(m["name"] for m in bad)
     return [
         f"warning: the block-circulant projection loses {span} of {names} (relative Frobenius "

@@ -56,6 +56,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from .fxp import check_exact, exact_dot, fixed_of
 from .shapes import check_shape, tensor_shape
 
 
@@ -204,9 +205,13 @@ class MatVecOp(IRDLOperation):
     def __init__(self, w: SSAValue, x: SSAValue, matrix: str, gates: Sequence[str]):
         ws, xs = tensor_shape(w.type), tensor_shape(x.type)
         assert isinstance(x.type, TensorType)
+        fw, fx = fixed_of(w.type), fixed_of(x.type)
+        element = (
+            exact_dot(fw, fx, ws[1]) if fw is not None and fx is not None else x.type.element_type
+        )
         super().__init__(
             operands=[w, x],
-            result_types=[TensorType(x.type.element_type, [*xs[:-1], ws[0]])],
+            result_types=[TensorType(element, [*xs[:-1], ws[0]])],
             properties={
                 "matrix": StringAttr(matrix),
                 "gates": ArrayAttr([StringAttr(g) for g in gates]),
@@ -225,6 +230,9 @@ class MatVecOp(IRDLOperation):
         check_shape("cell.matvec result", tensor_shape(self.result.type), [xs[0], ws[0]])
         if not self.gates or ws[0] % len(self.gates):
             raise VerifyException("cell.matvec: rows must split evenly into the listed gates")
+        fw, fx = fixed_of(self.w.type), fixed_of(self.x.type)
+        if fw is not None and fx is not None:
+            check_exact("cell.matvec", self.result.type, exact_dot(fw, fx, ws[1]))
 
 
 CELL = Dialect("cell", [ScanOp, YieldOp, MatVecOp])

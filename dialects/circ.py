@@ -46,6 +46,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from .fxp import FixedType, check_exact, exact_complex_dot, exact_dot, fixed_of
 from .shapes import check_shape, tensor_shape
 
 
@@ -61,6 +62,24 @@ def _check_block(name: str, b: int) -> None:
 def _element(t: Attribute) -> Attribute:
     assert isinstance(t, TensorType)
     return t.element_type
+
+
+def fft_growth(block: int) -> int:
+    """Integer bits a block-point FFT adds with exact sums: log2(b), plus one
+    for the rounding of the twiddle products (mirrors ernnc.fixedpoint)."""
+    return block.bit_length()
+
+
+def rfft_type(x: FixedType, block: int) -> FixedType:
+    g = fft_growth(block)
+    return FixedType(x.w + g, x.i + g)
+
+
+def irfft_type(acc: FixedType, block: int) -> FixedType:
+    """The network grows the values by the FFT growth; dividing by b (a shift
+    of the binary point, exact) takes log2(b) integer bits back."""
+    g = fft_growth(block)
+    return FixedType(acc.w + g, acc.i + g - (block.bit_length() - 1))
 
 
 _FORMAT = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
@@ -110,9 +129,13 @@ class MatVecOp(IRDLOperation):
             props["rel_error"] = FloatAttr(rel_error, f64)
         if exact:
             props["exact"] = UnitAttr()
+        fg, fx = fixed_of(gen.type), fixed_of(x.type)
+        element = _element(x.type)
+        if fg is not None and fx is not None:
+            element = exact_dot(fg, fx, -(-cols // block) * block)
         super().__init__(
             operands=[gen, x],
-            result_types=[TensorType(_element(x.type), [*xs[:-1], rows])],
+            result_types=[TensorType(element, [*xs[:-1], rows])],
             properties=props,
         )
 
@@ -140,6 +163,9 @@ class MatVecOp(IRDLOperation):
         xs = tensor_shape(self.x.type)
         check_shape("circ.matvec x", xs[-1:], [k])
         check_shape("circ.matvec result", tensor_shape(self.result.type), [*xs[:-1], m])
+        fg, fx = fixed_of(self.gen.type), fixed_of(self.x.type)
+        if fg is not None and fx is not None:
+            check_exact(self.name, self.result.type, exact_dot(fg, fx, q * b))
 
 
 @irdl_op_definition
@@ -150,18 +176,27 @@ class RfftOp(IRDLOperation):
     input = operand_def(TensorType)
     result = result_def(TensorType)
     block = prop_def(IntegerAttr[I64])
+    # fixed point: twiddle factors have this many fraction bits; products are
+    # rounded (with the result type's rounding) back to the input's point
+    twiddle_frac = opt_prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, x: SSAValue, block: int):
+    def __init__(
+        self, x: SSAValue, block: int, twiddle_frac: int | None = None, rounding: str = "trn"
+    ):
         xs = tensor_shape(x.type)
         shape = [*xs[:-1], _ceil_div(xs[-1], block), block // 2 + 1, 2]
-        super().__init__(
-            operands=[x],
-            result_types=[TensorType(_element(x.type), shape)],
-            properties={"block": IntegerAttr(block, i64)},
-        )
+        element = _element(x.type)
+        props: dict[str, Attribute] = {"block": IntegerAttr(block, i64)}
+        fx = fixed_of(x.type)
+        if fx is not None:
+            element = rfft_type(fx, block).with_modes(rounding)
+            props["twiddle_frac"] = IntegerAttr(
+                twiddle_frac if twiddle_frac is not None else 16, i64
+            )
+        super().__init__(operands=[x], result_types=[TensorType(element, shape)], properties=props)
 
     def verify_(self) -> None:
         b = self.block.value.data
@@ -169,6 +204,11 @@ class RfftOp(IRDLOperation):
         xs = tensor_shape(self.input.type)
         want = [*xs[:-1], _ceil_div(xs[-1], b), b // 2 + 1, 2]
         check_shape(self.name, tensor_shape(self.result.type), want)
+        fx = fixed_of(self.input.type)
+        if fx is not None:
+            check_exact(self.name, self.result.type, rfft_type(fx, b))
+            if self.twiddle_frac is None:
+                raise VerifyException("circ.rfft: a fixed-point FFT needs twiddle_frac")
 
 
 @irdl_op_definition
@@ -179,14 +219,21 @@ class MacOp(IRDLOperation):
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
+    matrix = opt_prop_def(StringAttr)
     traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
     assembly_format = _FORMAT
 
-    def __init__(self, wf: SSAValue, xf: SSAValue):
+    def __init__(self, wf: SSAValue, xf: SSAValue, matrix: str | None = None):
         ws, xs = tensor_shape(wf.type), tensor_shape(xf.type)
+        fw, fx = fixed_of(wf.type), fixed_of(xf.type)
+        element = _element(xf.type)
+        if fw is not None and fx is not None:
+            element = exact_complex_dot(fw, fx, ws[1])
         super().__init__(
             operands=[wf, xf],
-            result_types=[TensorType(_element(xf.type), [*xs[:-3], ws[0], *ws[2:]])],
+            result_types=[TensorType(element, [*xs[:-3], ws[0], *ws[2:]])],
+            properties={} if matrix is None else {"matrix": StringAttr(matrix)},
         )
 
     def verify_(self) -> None:
@@ -195,6 +242,9 @@ class MacOp(IRDLOperation):
             raise VerifyException("circ.mac: weight spectra must be [P, Q, F, 2]")
         check_shape("circ.mac input spectra", xs[-3:], ws[1:])
         check_shape(self.name, tensor_shape(self.result.type), [*xs[:-3], ws[0], *ws[2:]])
+        fw, fx = fixed_of(self.lhs.type), fixed_of(self.rhs.type)
+        if fw is not None and fx is not None:
+            check_exact(self.name, self.result.type, exact_complex_dot(fw, fx, ws[1]))
 
 
 @irdl_op_definition
@@ -207,19 +257,34 @@ class IrfftOp(IRDLOperation):
     result = result_def(TensorType)
     block = prop_def(IntegerAttr[I64])
     gates = prop_def(ArrayAttr[StringAttr])
+    twiddle_frac = opt_prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, acc: SSAValue, block: int, rows: int, gates: Sequence[str]):
+    def __init__(
+        self,
+        acc: SSAValue,
+        block: int,
+        rows: int,
+        gates: Sequence[str],
+        twiddle_frac: int | None = None,
+        rounding: str = "trn",
+    ):
         s = tensor_shape(acc.type)
+        props: dict[str, Attribute] = {
+            "block": IntegerAttr(block, i64),
+            "gates": ArrayAttr([StringAttr(g) for g in gates]),
+        }
+        element = _element(acc.type)
+        fa = fixed_of(acc.type)
+        if fa is not None:
+            element = irfft_type(fa, block).with_modes(rounding)
+            props["twiddle_frac"] = IntegerAttr(
+                twiddle_frac if twiddle_frac is not None else 16, i64
+            )
         super().__init__(
-            operands=[acc],
-            result_types=[TensorType(_element(acc.type), [*s[:-3], rows])],
-            properties={
-                "block": IntegerAttr(block, i64),
-                "gates": ArrayAttr([StringAttr(g) for g in gates]),
-            },
+            operands=[acc], result_types=[TensorType(element, [*s[:-3], rows])], properties=props
         )
 
     @property
@@ -239,6 +304,11 @@ class IrfftOp(IRDLOperation):
                 f"circ.irfft: {s[-3]} output blocks do not hold {g} gates of {m // max(g, 1)} rows"
             )
         check_shape(self.name, tensor_shape(self.result.type)[:-1], s[:-3])
+        fa = fixed_of(self.input.type)
+        if fa is not None:
+            check_exact(self.name, self.result.type, irfft_type(fa, b))
+            if self.twiddle_frac is None:
+                raise VerifyException("circ.irfft: a fixed-point FFT needs twiddle_frac")
 
 
 CIRC = Dialect("circ", [MatVecOp, RfftOp, MacOp, IrfftOp])

@@ -26,6 +26,8 @@ _TYPES: dict[np.dtype, Attribute] = {
     np.dtype(np.float64): f64,
     np.dtype(np.int64): i64,
     np.dtype(np.int32): i32,
+    np.dtype(np.int16): IntegerType(16),
+    np.dtype(np.int8): IntegerType(8),
     np.dtype(np.bool_): i1,
 }
 

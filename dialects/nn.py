@@ -45,6 +45,7 @@ from xdsl.irdl import (
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from .fxp import check_exact, exact_add, exact_dot, exact_mul, fixed_of
 from .shapes import DYN, broadcast, check_shape, normalize_axis, tensor_shape
 
 # Activation functions of the ONNX RNN operators with the number of
@@ -81,25 +82,40 @@ def with_shape(like: Attribute, shape: Sequence[int]) -> TensorType:
 
 
 class _BinaryOp(IRDLOperation):
+    """Element-wise arithmetic. On fixed-point operands it is exact: the
+    result type is the exact type (see ``fxp``), never a rounded one."""
+
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
     traits = traits_def(Pure())
     assembly_format = _FORMAT_BINARY
+    EXACT: ClassVar[object] = None  # exact result type of fixed operands
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         shape = broadcast(tensor_shape(lhs.type), tensor_shape(rhs.type))
-        super().__init__(operands=[lhs, rhs], result_types=[with_shape(lhs.type, shape)])
+        la, ra = fixed_of(lhs.type), fixed_of(rhs.type)
+        if la is not None and ra is not None and self.EXACT is not None:
+            element: Attribute = self.EXACT(la, ra)  # type: ignore[operator]
+        else:
+            assert isinstance(lhs.type, TensorType)
+            element = lhs.type.element_type
+        super().__init__(operands=[lhs, rhs], result_types=[TensorType(element, shape)])
 
     def verify_(self) -> None:
         lt, rt = self.lhs.type, self.rhs.type
         assert isinstance(lt, TensorType) and isinstance(rt, TensorType)
-        if lt.element_type != rt.element_type:
+        shape = broadcast(tensor_shape(lt), tensor_shape(rt))
+        check_shape(self.name, tensor_shape(self.result.type), shape)
+        la, ra = fixed_of(lt), fixed_of(rt)
+        if la is not None and ra is not None:
+            if self.EXACT is None:
+                raise VerifyException(f"{self.name} is not defined on fixed-point operands")
+            check_exact(self.name, self.result.type, self.EXACT(la, ra))  # type: ignore[operator]
+        elif lt.element_type != rt.element_type:
             raise VerifyException(
                 f"{self.name}: operand element types differ ({lt.element_type} and {rt.element_type})"
             )
-        shape = broadcast(tensor_shape(lt), tensor_shape(rt))
-        check_shape(self.name, tensor_shape(self.result.type), shape)
 
 
 @irdl_op_definition
@@ -107,6 +123,7 @@ class AddOp(_BinaryOp):
     """Element-wise sum with broadcasting."""
 
     name = "nn.add"
+    EXACT: ClassVar[object] = staticmethod(exact_add)
 
 
 @irdl_op_definition
@@ -114,6 +131,7 @@ class SubOp(_BinaryOp):
     """Element-wise difference with broadcasting."""
 
     name = "nn.sub"
+    EXACT: ClassVar[object] = staticmethod(exact_add)
 
 
 @irdl_op_definition
@@ -121,6 +139,7 @@ class MulOp(_BinaryOp):
     """Element-wise product with broadcasting."""
 
     name = "nn.mul"
+    EXACT: ClassVar[object] = staticmethod(exact_mul)
 
 
 @irdl_op_definition
@@ -285,11 +304,21 @@ class MatMulOp(IRDLOperation):
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         shape = matmul_shape(tensor_shape(lhs.type), tensor_shape(rhs.type))
+        la, ra = fixed_of(lhs.type), fixed_of(rhs.type)
+        if la is not None and ra is not None:
+            element: Attribute = exact_dot(ra, la, tensor_shape(lhs.type)[-1])
+            super().__init__(operands=[lhs, rhs], result_types=[TensorType(element, shape)])
+            return
         super().__init__(operands=[lhs, rhs], result_types=[with_shape(lhs.type, shape)])
 
     def verify_(self) -> None:
         shape = matmul_shape(tensor_shape(self.lhs.type), tensor_shape(self.rhs.type))
         check_shape(self.name, tensor_shape(self.result.type), shape)
+        la, ra = fixed_of(self.lhs.type), fixed_of(self.rhs.type)
+        if la is not None and ra is not None:
+            check_exact(
+                self.name, self.result.type, exact_dot(ra, la, tensor_shape(self.lhs.type)[-1])
+            )
 
 
 @irdl_op_definition

@@ -19,6 +19,8 @@ ERNNC_PASSES: dict[str, tuple[str, str]] = {
     "ernn-fuse-gates": ("fuse_gates", "FuseGates"),
     "ernn-block-circulant": ("block_circulant", "BlockCirculant"),
     "ernn-circulant-to-fft": ("circulant_to_fft", "CirculantToFFT"),
+    "ernn-calibrate": ("calibrate", "Calibrate"),
+    "ernn-quantize": ("quantize", "Quantize"),
 }
 
 

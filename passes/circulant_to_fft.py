@@ -65,7 +65,7 @@ def lower_matvec(mv: circ.MatVecOp, rffts: dict[tuple[SSAValue, int], SSAValue])
         rfft = circ.RfftOp(mv.x, b)
         new.append(rfft)
         rffts[key] = rfft.result
-    mac = circ.MacOp(wf.results[0], rffts[key])
+    mac = circ.MacOp(wf.results[0], rffts[key], mv.matrix.data)
     irfft = circ.IrfftOp(mac.result, b, mv.shape[0], mv.gate_names)
     Rewriter.replace_op(mv, [*new, mac, irfft])
 

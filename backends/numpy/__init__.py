@@ -8,7 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from .emitter import Emitted, UnsupportedOpError, emit_numpy
+from xdsl.ir import SSAValue
+
+from .emitter import Emitted, UnsupportedOpError, emit_numpy, observed_values
 
 
 def load_emitted(emitted: Emitted, name: str = "ernnc_model_ref") -> types.ModuleType:
@@ -29,4 +31,22 @@ def run_module(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> dict[str, 
     return load_emitted(emit_numpy(module)).run(dict(inputs))
 
 
-__all__ = ["Emitted", "UnsupportedOpError", "emit_numpy", "load_emitted", "run_module"]
+def observe_ranges(
+    module: ModuleOp, inputs: Mapping[str, np.ndarray]
+) -> dict[SSAValue, tuple[float, float]]:
+    """Run a float module and record the [min, max] of each value that
+    quantization casts (calibration)."""
+    ref = load_emitted(emit_numpy(module, observe=True))
+    ref.run(dict(inputs))
+    values = observed_values(module)
+    return {values[k]: r for k, r in ref._ranges.items()}
+
+
+__all__ = [
+    "Emitted",
+    "UnsupportedOpError",
+    "emit_numpy",
+    "load_emitted",
+    "observe_ranges",
+    "run_module",
+]

@@ -33,7 +33,10 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from ...circulant import Blocking, expand, real_dft, real_idft, spectra
 from ...dialects import cell, circ, nn
+from ...dialects import fxp
 from ...dialects.constants import dtype_of, numpy_from_dense
+from ...dialects.fxp import FixedType, fixed_of
+from ...fixedpoint import runtime_source, twiddles
 from ...dialects.shapes import DYN, tensor_shape
 from .activations import activation_statements, float_literal
 from .source import Names, Source
@@ -52,8 +55,19 @@ class Emitted:
 
 
 def _dtype_expr(t: object) -> str:
+    """NumPy dtype of a tensor type; fixed point is held as raw int64."""
     assert isinstance(t, TensorType)
+    if isinstance(t.element_type, FixedType):
+        return "np.int64"
     return "np." + dtype_of(t.element_type).name.replace("bool", "bool_")
+
+
+def _fixed(v: SSAValue) -> FixedType | None:
+    return fixed_of(v.type)
+
+
+def _modes(t: FixedType) -> str:
+    return f"{t.round_mode == 'rnd'}, {t.overflow_mode == 'sat'}"
 
 
 def _complex_expr(t: object) -> str:
@@ -68,10 +82,20 @@ def _shape_expr(shape: tuple[int, ...], dyn: list[str]) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def constant_array(v: SSAValue) -> np.ndarray | None:
+    """The value of a constant: floats for arith.constant, raw int64 for fxp.constant."""
+    owner = v.owner
+    if isinstance(owner, arith.ConstantOp):
+        return numpy_from_dense(owner.value)  # type: ignore[arg-type]
+    if isinstance(owner, fxp.ConstantOp):
+        return numpy_from_dense(owner.value).astype(np.int64)
+    return None
+
+
 def _is_weight_of(v: SSAValue, cls: type[Operation], field_name: str) -> bool:
     uses = [u.operation for u in v.uses]
     return (
-        isinstance(v.owner, arith.ConstantOp)
+        isinstance(v.owner, arith.ConstantOp | fxp.ConstantOp)
         and bool(uses)
         and all(isinstance(u, cls) and getattr(u, field_name) is v for u in uses)
     )
@@ -87,10 +111,13 @@ def is_matvec_weight(v: SSAValue) -> bool:
 
 
 def is_spectral(v: SSAValue) -> bool:
-    """A value in the frequency domain (held as complex [F, M, Q])."""
+    """A value in the frequency domain (held as complex [F, M, Q], or as raw
+    int64 [2, F, M, Q] in fixed point)."""
     op = v.owner
     if isinstance(op, circ.RfftOp | circ.MacOp):
         return True
+    if isinstance(op, fxp.CastOp):
+        return is_spectral(op.input)
     return isinstance(op, nn.AddOp | nn.SubOp) and is_spectral(op.lhs)
 
 
@@ -121,12 +148,60 @@ class _Scope:
         return v in self.buffers
 
 
+# Ops whose results calibration observes: the ones ernn-quantize casts.
+_OBSERVED = (
+    cell.MatVecOp,
+    cell.ScanOp,
+    circ.MatVecOp,
+    circ.MacOp,
+    circ.IrfftOp,
+    nn.AddOp,
+    nn.SubOp,
+    nn.MulOp,
+    nn.ActOp,
+    nn.GemmOp,
+    nn.MatMulOp,
+)
+
+
+def observed_values(module: ModuleOp) -> list[SSAValue]:
+    """The values calibration records, in a fixed order (function arguments
+    first, then op results in walk order)."""
+    out: list[SSAValue] = []
+    for op in module.walk():
+        if isinstance(op, func.FuncOp):
+            out.extend(a for a in op.body.block.args if _is_float_tensor(a))
+        elif isinstance(op, _OBSERVED):
+            out.extend(r for r in op.results if _is_float_tensor(r))
+    return out
+
+
+def _is_float_tensor(v: SSAValue) -> bool:
+    return isinstance(v.type, TensorType) and v.type.element_type.name in ("f32", "f64")  # type: ignore[union-attr]
+
+
 class ModelPrinter:
-    def __init__(self, module: ModuleOp):
+    def __init__(
+        self,
+        module: ModuleOp,
+        observe: bool = False,
+        *,
+        weights_file: str = "weights.npz",
+        float_companion: str | None = None,
+    ):
+        # the weights file beside the model, and a float model to compare with
+        self.weights_file = weights_file
+        self.float_companion = float_companion
         funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
         if len(funcs) != 1:
             raise UnsupportedOpError("the module must hold exactly one func.func")
         self.func = funcs[0]
+        # value -> index in the calibration record, when observing
+        self.observe: dict[SSAValue, int] = (
+            {v: i for i, v in enumerate(observed_values(module))} if observe else {}
+        )
+        # rounding op -> index of its overflow counter, when counting
+        self.stats: dict[Operation, int] = {}
         self.names = Names()
         self.weights: dict[str, np.ndarray] = {}
         self._weight_of: dict[tuple[SSAValue | None, str], str] = {}
@@ -145,9 +220,8 @@ class ModelPrinter:
         by ``form``: matvecs store W.T, circulant ones the spectra)."""
         key = (value, form)
         if key not in self._weight_of:
-            owner = value.owner
-            assert isinstance(owner, arith.ConstantOp)
-            arr = numpy_from_dense(owner.value)  # type: ignore[arg-type]
+            arr = constant_array(value)
+            assert arr is not None
             if derive is not None:
                 arr = np.ascontiguousarray(derive(arr))
             name = f"c{len(self.weights)}"
@@ -171,7 +245,10 @@ class ModelPrinter:
         return self.weight(op.gen, "dense.T", lambda g: expand(g, bl).T)
 
     def spectra_weight(self, op: circ.MacOp) -> str:
-        """[P, Q, F, 2] spectra stored as complex [F, Q, P] for xf[f] @ wf[f]."""
+        """[P, Q, F, 2] spectra stored as complex [F, Q, P] for xf[f] @ wf[f]
+        (fixed point: raw [2, F, Q, P], real and imaginary parts)."""
+        if _fixed(op.lhs) is not None:
+            return self.weight(op.lhs, "spectra", lambda a: a.transpose(3, 2, 1, 0))
 
         def layout(a: np.ndarray) -> np.ndarray:
             c = a[..., 0] + 1j * a[..., 1]
@@ -180,6 +257,26 @@ class ModelPrinter:
             )
 
         return self.weight(op.lhs, "spectra", layout)
+
+    def twiddle_tables(self, b: int, frac: int) -> tuple[str, str]:
+        tw = twiddles(b, frac)
+        return self.table(f"tw{b}_{frac}_re", lambda: tw[0]), self.table(
+            f"tw{b}_{frac}_im", lambda: tw[1]
+        )
+
+    def count_overflows(self) -> None:
+        """Make every rounding op count the values it saturates or wraps, in
+        the generated module's ``_stats`` (one [overflows, values] per op)."""
+        ops = [op for op in self.func.walk() if isinstance(op, fxp.CastOp | fxp.PwlOp | fxp.LutOp)]
+        rounding = [op for op in ops if _fixed(op.results[0]) is not None]
+        self.stats = {op: i for i, op in enumerate(rounding)}
+
+    def has_fixed(self) -> bool:
+        return any(
+            isinstance(t, TensorType) and isinstance(t.element_type, FixedType)
+            for op in self.func.walk()
+            for t in op.result_types
+        )
 
     # -- module -----------------------------------------------------------
 
@@ -225,6 +322,8 @@ class ModelPrinter:
             body.line(
                 f"{self.names[arg]} = _input(inputs, {name!r}, {dtype}, {tuple(dims)!r}, dims)"
             )
+            if arg in self.observe:
+                body.line(f"_observe({self.observe[arg]}, {self.names[arg]})")
 
     def _assemble(self, body: Source) -> str:
         out = Source()
@@ -246,7 +345,7 @@ class ModelPrinter:
                 "",
                 "import numpy as np",
                 "",
-                'WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.npz")',
+                f"WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), {self.weights_file!r})",
                 f"INPUTS = {[n for n, _, _ in self.input_specs()]!r}",
                 f"OUTPUTS = {self.output_names()!r}",
                 "_cache = {}",
@@ -274,6 +373,29 @@ class ModelPrinter:
                 "        if isinstance(want, str) and dims.setdefault(want, got) != got:",
                 '            raise ValueError(f"input {name!r} dim {k} ({want}) is {got}, elsewhere {dims[want]}")',
                 "    return np.ascontiguousarray(a, dtype=dtype)",
+                *(
+                    [
+                        "_ranges = {}",
+                        "",
+                        "",
+                        "def _observe(k, v):",
+                        '    """Record the range of a value (calibration)."""',
+                        "    v = np.asarray(v)",
+                        "    v = v.view(v.real.dtype) if v.dtype.kind == 'c' else v",
+                        "    if v.size:",
+                        "        lo, hi = float(v.min()), float(v.max())",
+                        "        r = _ranges.get(k)",
+                        "        _ranges[k] = (lo, hi) if r is None else (min(r[0], lo), max(r[1], hi))",
+                    ]
+                    if self.observe
+                    else []
+                ),
+                *(["", "", *runtime_source().splitlines()] if self.has_fixed() else []),
+                *(
+                    ["", f"_stats = [[0, 0] for _ in range({len(self.stats)})]"]
+                    if self.stats
+                    else []
+                ),
                 "",
                 "",
                 "def _pad(x, n):",
@@ -299,14 +421,26 @@ class ModelPrinter:
             [
                 "",
                 "",
+                *self._float_companion_lines(),
                 "def main(argv=None):",
                 '    p = argparse.ArgumentParser(description="Run the ernnc NumPy reference model.")',
                 '    p.add_argument("--inputs", required=True, help=".npz file keyed by input name")',
                 '    p.add_argument("--outputs", required=True, help=".npz file to write")',
+                *(
+                    [
+                        '    p.add_argument("--float", action="store_true", help="run the float model instead")'
+                    ]
+                    if self.float_companion
+                    else []
+                ),
                 "    a = p.parse_args(argv)",
                 "    with np.load(a.inputs) as f:",
                 "        inputs = {k: f[k] for k in f.files}",
-                "    np.savez(a.outputs, **run(inputs))",
+                (
+                    "    np.savez(a.outputs, **(run_float(inputs) if a.float else run(inputs)))"
+                    if self.float_companion
+                    else "    np.savez(a.outputs, **run(inputs))"
+                ),
                 "",
                 "",
                 'if __name__ == "__main__":',
@@ -315,12 +449,32 @@ class ModelPrinter:
         )
         return out.text()
 
+    def _float_companion_lines(self) -> list[str]:
+        if not self.float_companion:
+            return []
+        return [
+            "def run_float(inputs):",
+            f'    """The float model that this bit-accurate one quantizes ({self.float_companion}),',
+            '    on the same inputs, to compare with."""',
+            "    import importlib.util",
+            "",
+            f'    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "{self.float_companion}")',
+            '    spec = importlib.util.spec_from_file_location("model_float", path)',
+            "    module = importlib.util.module_from_spec(spec)",
+            "    spec.loader.exec_module(module)",
+            "    return module.run(inputs)",
+            "",
+            "",
+        ]
+
     # -- step buffers -----------------------------------------------------
 
     def declare_buffers(self, op: Operation, scope: _Scope) -> None:
         """Allocate, before a scan's loop, the buffers its step writes into."""
         src, n = scope.src, scope.names
         r = op.results[0] if op.results else None
+        if r is not None and _fixed(r) is not None:
+            return  # the bit-accurate model computes fixed-point values out of place
         if isinstance(op, circ.RfftOp):
             k, b = tensor_shape(op.input.type)[-1], op.block.value.data
             q, f = -(-k // b), b // 2 + 1
@@ -361,6 +515,11 @@ class ModelPrinter:
         if method is None:
             raise UnsupportedOpError(f"the NumPy backend cannot print '{op.name}'")
         method(op, scope)
+        for r in op.results:
+            if r in self.observe and not isinstance(op, cell.ScanOp):
+                scope.src.line(
+                    f"_observe({self.observe[r]}, {scope.buffers.get(r, scope.names[r])})"
+                )
 
     def _assign(self, scope: _Scope, result: SSAValue, expr: str) -> None:
         scope.src.line(f"{scope.names[result]} = {expr}")
@@ -395,6 +554,49 @@ class ModelPrinter:
             return  # matvecs read a derived copy from the weights file
         self._assign(scope, op.result, scope.weight(self.weight(op.result)))
 
+    def _print_fxp_constant(self, op: fxp.ConstantOp, scope: _Scope) -> None:
+        if is_matvec_weight(op.result):
+            return
+        self._assign(scope, op.result, scope.weight(self.weight(op.result)))
+
+    def _print_fxp_cast(self, op: fxp.CastOp, scope: _Scope) -> None:
+        x, src_t, dst_t = scope.ref(op.input), _fixed(op.input), _fixed(op.result)
+        stats = self._stats_arg(op)
+        if src_t is None:
+            assert dst_t is not None
+            expr = f"fx_from_float({x}, {dst_t.w}, {dst_t.f}, {_modes(dst_t)}{stats})"
+        elif dst_t is None:
+            expr = f"fx_to_float({x}, {src_t.f}, {_dtype_expr(op.result.type)})"
+        else:
+            expr = f"fx_cast({x}, {src_t.f}, {dst_t.w}, {dst_t.f}, {_modes(dst_t)}{stats})"
+        self._assign(scope, op.result, expr)
+
+    def _stats_arg(self, op: Operation) -> str:
+        """With overflow counting on, the counter of this cast."""
+        return f", stats=_stats[{self.stats[op]}]" if op in self.stats else ""
+
+    def _print_fxp_pwl(self, op: fxp.PwlOp, scope: _Scope) -> None:
+        fin, fout = _fixed(op.input), _fixed(op.result)
+        fs, fc = _fixed(op.slopes), _fixed(op.intercepts)
+        assert fin and fout and fs and fc
+        lo = round(op.lo.value.data * 2**fin.f)
+        args = (
+            f"{scope.ref(op.input)}, {fin.f}, {lo}, {fin.f + op.step}, {scope.ref(op.slopes)}, {fs.f}, "
+            f"{scope.ref(op.intercepts)}, {fc.f}, {fout.w}, {fout.f}, {_modes(fout)}{self._stats_arg(op)}"
+        )
+        self._assign(scope, op.result, f"fx_pwl({args})")
+
+    def _print_fxp_lut(self, op: fxp.LutOp, scope: _Scope) -> None:
+        fin, fout, ft = _fixed(op.input), _fixed(op.result), _fixed(op.table)
+        assert fin and fout and ft
+        lo = round(op.lo.value.data * 2**fin.f)
+        lut = f"fx_lut({scope.ref(op.input)}, {lo}, {fin.f + op.step}, {scope.ref(op.table)})"
+        self._assign(
+            scope,
+            op.result,
+            f"fx_cast({lut}, {ft.f}, {fout.w}, {fout.f}, {_modes(fout)}{self._stats_arg(op)})",
+        )
+
     def _print_func_return(self, op: func.ReturnOp, scope: _Scope) -> None:
         items = ", ".join(
             f"{n!r}: {scope.ref(v)}" for n, v in zip(self.output_names(), op.arguments)
@@ -404,9 +606,19 @@ class ModelPrinter:
     def _binary(fn: str) -> Callable[[ModelPrinter, Operation, _Scope], None]:  # type: ignore[misc]
         def printer(self: ModelPrinter, op: Operation, scope: _Scope) -> None:
             a, b = op.operands
+            out = _fixed(op.results[0])
+            if out is not None and fn != "np.multiply":
+                # exact sum: bring both to the result's binary point first
+                args = [self._aligned(scope.ref(v), _fixed(v), out.f) for v in (a, b)]  # type: ignore[arg-type]
+                self._assign(scope, op.results[0], f"{fn}({args[0]}, {args[1]})")
+                return
             self._ufunc(scope, op.results[0], fn, [scope.ref(a), scope.ref(b)])
 
         return printer
+
+    @staticmethod
+    def _aligned(x: str, t: FixedType, f: int) -> str:
+        return x if t.f == f else f"fx_align({x}, {t.f}, {f})"
 
     _print_nn_add = _binary("np.add")
     _print_nn_sub = _binary("np.subtract")
@@ -423,6 +635,11 @@ class ModelPrinter:
 
     def _print_nn_clip(self, op: nn.ClipOp, scope: _Scope) -> None:
         lo, hi = op.bounds()
+        t = _fixed(op.input)
+        if t is not None:  # the bounds, rounded to the input's format
+            raw = [None if v is None else int(np.floor(v * 2.0**t.f + 0.5)) for v in (lo, hi)]
+            self._assign(scope, op.result, f"np.clip({scope.ref(op.input)}, {raw[0]}, {raw[1]})")
+            return
         args = [
             scope.ref(op.input),
             "None" if lo is None else float_literal(lo),
@@ -448,6 +665,12 @@ class ModelPrinter:
         )
 
     def _print_nn_matmul(self, op: nn.MatMulOp, scope: _Scope) -> None:
+        out = _fixed(op.result)
+        if out is not None:
+            self._assign(
+                scope, op.result, f"fx_dot({scope.ref(op.lhs)}, {scope.ref(op.rhs)}, {out.w <= 53})"
+            )
+            return
         self._assign(scope, op.result, f"np.matmul({scope.ref(op.lhs)}, {scope.ref(op.rhs)})")
 
     def _print_nn_gemm(self, op: nn.GemmOp, scope: _Scope) -> None:
@@ -522,6 +745,12 @@ class ModelPrinter:
         else:
             wt = f"{scope.ref(w_value)}.T"
         x = scope.ref(x_value)
+        out = _fixed(op.results[0])
+        if out is not None:  # exact integer products and sums
+            k, m = tensor_shape(x_value.type)[-1], tensor_shape(op.results[0].type)[-1]
+            dot = f"fx_dot({x}.reshape(-1, {k}), {wt}, {out.w <= 53})"
+            self._assign(scope, op.results[0], f"{dot}.reshape({x}.shape[:-1] + ({m},))")
+            return
         if x_value in scope.sequence:
             k, m = tensor_shape(x_value.type)[-1], tensor_shape(op.results[0].type)[-1]
             self._assign(
@@ -544,6 +773,16 @@ class ModelPrinter:
         k, b = tensor_shape(op.input.type)[-1], op.block.value.data
         q = -(-k // b)
         x, r = scope.ref(op.input), op.result
+        out = _fixed(r)
+        if out is not None:  # the butterflies, bit for bit: [2, F, M, Q]
+            assert op.twiddle_frac is not None
+            frac = op.twiddle_frac.value.data
+            twr, twi = (scope.weight(t) for t in self.twiddle_tables(b, frac))
+            call = (
+                f"fx_rfft(_pad({x}, {q * b}), {b}, {twr}, {twi}, {frac}, {out.round_mode == 'rnd'})"
+            )
+            self._assign(scope, r, f"{call}.transpose(0, 3, 1, 2)")
+            return
         dft = scope.weight(
             self.table(f"dft{b}", lambda: real_dft(b).astype(dtype_of(op.input.type.element_type)))
         )  # type: ignore[attr-defined]
@@ -563,27 +802,38 @@ class ModelPrinter:
 
     def _print_circ_mac(self, op: circ.MacOp, scope: _Scope) -> None:
         wf = scope.weight(self.spectra_weight(op))
+        out = _fixed(op.result)
+        if out is not None:  # (a + ib)(c + id), exact, over [2, F, M, Q] x [2, F, Q, P]
+            x, e = scope.ref(op.rhs), out.w <= 53
+            re = f"fx_dot({x}[0], {wf}[0], {e}) - fx_dot({x}[1], {wf}[1], {e})"
+            im = f"fx_dot({x}[0], {wf}[1], {e}) + fx_dot({x}[1], {wf}[0], {e})"
+            self._assign(scope, op.result, f"np.stack([{re}, {im}])")
+            return
         self._ufunc(scope, op.result, "np.matmul", [scope.ref(op.rhs), wf])
 
     def _print_circ_irfft(self, op: circ.IrfftOp, scope: _Scope) -> None:
         s = tensor_shape(op.input.type)
         p, b, rows = s[-3], op.block.value.data, op.rows
-        gates = len(op.gates)
-        idft = scope.weight(
-            self.table(
-                f"idft{b}", lambda: real_idft(b).astype(dtype_of(op.result.type.element_type))
-            )
-        )  # type: ignore[attr-defined]
-        real_t = _dtype_expr(op.result.type)
+        gates, per = len(op.gates), s[-3] // len(op.gates)
         acc, r = scope.ref(op.input), op.result
         keep = None
-        if rows != p * b:
-            per = p // gates
-            keep = (
-                "np.r_["
-                + ", ".join(f"{g * per * b}:{g * per * b + rows // gates}" for g in range(gates))
-                + "]"
-            )
+        if rows != p * b:  # the real rows of each gate
+            spans = ", ".join(f"{g * per * b}:{g * per * b + rows // gates}" for g in range(gates))
+            keep = f"np.r_[{spans}]"
+        lead = "T, -1" if op.input in scope.sequence else "-1"
+        out = _fixed(r)
+        if out is not None:  # b x the inverse transform; dividing by b moves the point
+            assert op.twiddle_frac is not None
+            frac = op.twiddle_frac.value.data
+            twr, twi = (scope.weight(t) for t in self.twiddle_tables(b, frac))
+            rnd = out.round_mode == "rnd"
+            call = f"fx_irfft({acc}.transpose(0, 2, 3, 1), {b}, {twr}, {twi}, {frac}, {rnd})"
+            expr = f"{call}.reshape(-1, {p * b})" + (f"[:, {keep}]" if keep else "")
+            self._assign(scope, r, f"{expr}.reshape({lead}, {rows})")
+            return
+        dtype = dtype_of(op.result.type.element_type)  # type: ignore[attr-defined]
+        idft = scope.weight(self.table(f"idft{b}", lambda: real_idft(b).astype(dtype)))
+        real_t = _dtype_expr(op.result.type)
         if r in scope.buffers:
             name = scope.buffers[r]
             scope.src.line(f"np.copyto({name}_c, {acc}.transpose(1, 2, 0))")
@@ -591,7 +841,6 @@ class ModelPrinter:
             if keep is not None:
                 scope.src.line(f"np.take({name}_y.reshape(N, {p * b}), {keep}, axis=1, out={name})")
             return
-        lead = "T, -1" if any(v in scope.sequence for v in [op.input]) else "-1"
         expr = f"(np.ascontiguousarray({acc}.transpose(1, 2, 0)).view({real_t}) @ {idft}).reshape(-1, {p * b})"
         if keep is not None:
             expr += f"[:, {keep}]"
@@ -613,6 +862,9 @@ _HOISTABLE = (
     nn.ActOp,
     nn.ClipOp,
     nn.SplitOp,
+    fxp.CastOp,
+    fxp.PwlOp,
+    fxp.LutOp,
 )
 _BUFFERED = (
     cell.MatVecOp,
@@ -696,7 +948,11 @@ class ScanPrinter:
             # Step buffers, allocated once.
             step = _Scope(n, src, weight_locals=weights, batch="N")
             for v in seq_values:
-                step.refs[v] = f"{n[v]}[:, t * N : t * N + N]" if is_spectral(v) else f"{n[v]}[t]"
+                if is_spectral(v):
+                    lead = ":, :, " if _fixed(v) is not None else ":, "
+                    step.refs[v] = f"{n[v]}[{lead}t * N : t * N + N]"
+                else:
+                    step.refs[v] = f"{n[v]}[t]"
             for s, name in zip(states, state_names):
                 step.refs[s] = name
             for op in steps:
@@ -783,6 +1039,9 @@ class ScanPrinter:
         args += ["w"] + [outer.ref(v) for v in free]
         results = [outer.names[scan.y]] + [outer.names[r] for r in scan.finals]
         outer.src.line(f"{', '.join(results)} = {self.fn}({', '.join(args)})")
+        for r in scan.results:
+            if r in self.model.observe and (r is not scan.y or scan.y.uses):
+                outer.src.line(f"_observe({self.model.observe[r]}, {outer.names[r]})")
 
     def _bind_weights(self, src: Source) -> dict[str, str]:
         """Bind the weights the body reads to locals at the top of the function."""
@@ -792,6 +1051,10 @@ class ScanPrinter:
                 keys.append(self.model.matvec_weight(op))
             elif isinstance(op, circ.MacOp) and is_matvec_weight(op.lhs):
                 keys.append(self.model.spectra_weight(op))
+            elif isinstance(op, circ.RfftOp | circ.IrfftOp) and op.twiddle_frac is not None:
+                keys.extend(
+                    self.model.twiddle_tables(op.block.value.data, op.twiddle_frac.value.data)
+                )
             elif isinstance(op, circ.RfftOp):
                 b = op.block.value.data
                 keys.append(
@@ -818,8 +1081,20 @@ class ScanPrinter:
         return weights
 
 
-def emit_numpy(module: ModuleOp) -> Emitted:
-    return ModelPrinter(module).print()
+def emit_numpy(
+    module: ModuleOp,
+    observe: bool = False,
+    *,
+    weights_file: str = "weights.npz",
+    float_companion: str | None = None,
+    count_overflows: bool = False,
+) -> Emitted:
+    printer = ModelPrinter(
+        module, observe, weights_file=weights_file, float_companion=float_companion
+    )
+    if count_overflows:
+        printer.count_overflows()
+    return printer.print()
 
 
 __all__ = ["Emitted", "UnsupportedOpError", "emit_numpy", "spectra"]
