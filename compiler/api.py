@@ -61,11 +61,11 @@ def compile_module(
 
 
 def run_passes(module: ModuleOp, pipeline: str) -> ModuleOp:
-    """Apply a pass pipeline string to ``module`` in place."""
-    ctx = make_context()
-    for p in parse_passes(pipeline):
-        p.apply(ctx, module)
-    module.verify()
+    """Apply a pass pipeline string to ``module`` in place, verifying after
+    each pass; errors are ``ErnncError``s naming the pass (and the op)."""
+    from .pipeline import PassRunner
+
+    PassRunner(make_context()).run(parse_passes(pipeline), module)
     return module
 
 

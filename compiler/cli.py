@@ -7,6 +7,7 @@ loads when there is something to compile, so ``ernnc --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -96,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--list-stages", action="store_true", help="list the stages and exit")
     p.add_argument(
+        "--list-passes",
+        action="store_true",
+        help="list the passes (ernnc's with their options, plugins', xDSL's) and exit",
+    )
+    p.add_argument(
+        "--load-pass-plugin",
+        action="append",
+        default=[],
+        metavar="PATH|MODULE",
+        help="load the passes of a .py file, package directory or module, for --passes "
+        "(repeatable; see docs/writing-a-pass.md)",
+    )
+    p.add_argument(
         "--passes", metavar="PIPELINE", help="run this pass pipeline instead of the default one"
     )
     p.add_argument(
@@ -138,10 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ernnc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left early: ernnc --list-passes | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # noqa: BLE001 - turn every failure into one line
         from .errors import ErnncError
 
         if isinstance(e, ErnncError):
+            if args.traceback and e.__cause__ is not None:  # e.g. a plugin pass that crashed
+                raise
             print(f"ernnc: error: {e}", file=sys.stderr)
             return 1
         if args.traceback:
@@ -196,6 +215,16 @@ def _main(args: argparse.Namespace) -> int:
     if args.list_stages:
         for k, v in STAGE_HELP.items():
             print(f"{k:<8} {v}")
+        return 0
+    if args.load_pass_plugin:
+        from .plugins import load_pass_plugin
+
+        for spec in args.load_pass_plugin:
+            load_pass_plugin(spec)
+    if args.list_passes:
+        from .passinfo import pass_listing
+
+        print(pass_listing())
         return 0
     options = _pipeline_options(args)
     if args.print_pipeline:
@@ -256,6 +285,12 @@ def _main(args: argparse.Namespace) -> int:
             )
 
         write_output_dir(args.output, write)
+        if options.quantized and "fft" not in result.snapshots and args.passes is None:
+            print(
+                "ernnc: note: no model_float.py: the float model is the fft stage's IR and the "
+                "input is past it (re-enter from a dump at or before fft to get one)",
+                file=sys.stderr,
+            )
         if not args.quiet:
             print(format_table(report))
         for warning in large_error_warnings(report):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -12,8 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
 
-from .errors import ErnncError
+from .errors import ErnncError, verify_failure_message
 from .pipeline import STAGES, PassRunner, PipelineOptions, default_pipeline, parse_passes, print_ir
 
 MARKER = ".ernnc-output"
@@ -62,15 +64,31 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
         module.verify()
     except VerifyException as e:
         raise ErnncError(
-            f"{source}: the IR does not verify: {str(e).strip().splitlines()[0]}"
+            f"{source}: the IR does not verify: {verify_failure_message(module, e)}"
         ) from None
     return module
 
 
+# ops that first appear at a stage, latest stage first (a stage missing here
+# is recognised by no op of its own)
+STAGE_OPS: dict[str, frozenset[str]] = {
+    "quantized": frozenset({"fxp.cast", "fxp.constant", "fxp.pwl", "fxp.lut"}),
+    "fft": frozenset({"circ.rfft", "circ.mac", "circ.irfft"}),
+    "circulant": frozenset({"circ.matvec"}),
+    "cell": frozenset({"cell.scan", "cell.matvec"}),
+    "import": frozenset({"ernn.lstm", "ernn.gru", "ernn.rnn"}),
+}
+
+
 def detect_stage(module: ModuleOp) -> str:
-    """The latest stage whose ops the module holds."""
-    names = {op.name.split(".")[0] for op in module.walk()}
-    return "import" if "ernn" in names else "cell"
+    """The latest stage whose ops the module holds. A circulant or FFT stage
+    IR with every matrix dense (block size 1) is read as "cell", which
+    continues identically."""
+    names = {op.name for op in module.walk()}
+    for stage in reversed(STAGES):
+        if STAGE_OPS.get(stage, frozenset()) & names:
+            return stage
+    return "cell"
 
 
 def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
@@ -91,6 +109,40 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
     return import_onnx(load_model(path)), "import"
 
 
+@dataclass(frozen=True)
+class DefaultPipeline:
+    """The default pipeline as single passes, and where each stage ends."""
+
+    passes: list[ModulePass]
+    ends: dict[str, int]  # stage -> how many passes make it (0 for the first)
+
+
+def default_steps(options: PipelineOptions) -> DefaultPipeline:
+    passes: list[ModulePass] = []
+    ends = {next(iter(STAGES)): 0}
+    for stage, spec in default_pipeline(options):
+        passes += parse_passes(spec)
+        ends[stage] = len(passes)  # an empty stage ends where the previous one does
+    return DefaultPipeline(passes, ends)
+
+
+_DUMP_NAME = re.compile(r"^(\d+)-(.+)\.mlir$")
+
+
+def dump_resume_point(path: Path, pipeline: DefaultPipeline) -> int | None:
+    """For a file named as --dump-ir names it, NN-<pass>.mlir or NN-<stage>.mlir,
+    the number of default-pipeline passes already applied to it (NN)."""
+    m = _DUMP_NAME.match(path.name)
+    if m is None:
+        return None
+    n, name = int(m[1]), m[2]
+    if 0 < n <= len(pipeline.passes) and pipeline.passes[n - 1].name == name:
+        return n
+    if pipeline.ends.get(name) == n:
+        return n
+    return None
+
+
 @dataclass
 class Compiled:
     module: ModuleOp
@@ -109,8 +161,6 @@ def compile_to_ir(
     out = sys.stdout if out is None else out
     module, stage = load_input(req.model, req.from_stage)
     result = Compiled(module, None, stage)  # type: ignore[arg-type]
-    if stage in keep:
-        result.snapshots[stage] = module.clone()
     runner = PassRunner(
         make_context(),
         dump_dir=req.dump_ir,
@@ -127,28 +177,63 @@ def compile_to_ir(
                 f"cannot create IR dump directory {req.dump_ir}: {e.strerror}"
             ) from None
     result.runner = runner
-    runner.start(module, stage)
-    if req.emit == stage:
-        print_ir(module, out)
-        return result
     if req.passes is not None:
+        runner.start(module, stage)
         if req.emit is not None:
             raise ErnncError(
                 "--emit names a stage of the default pipeline; with --passes use --print-ir-after"
             )
-        runner.run(parse_passes(req.passes), module)
+        passes = parse_passes(req.passes)
+        if keep:
+            runner.on_pass = _snapshot_by_content(result, keep)
+            runner.on_pass("", module)
+        runner.run(passes, module)
         return result
-    order = list(STAGES)
-    for name, spec in default_pipeline(req.options):
-        if order.index(name) <= order.index(stage):
-            continue
-        runner.run(parse_passes(spec), module)
-        if name in keep:
-            result.snapshots[name] = module.clone()
-        if req.emit == name:
+    pipe = default_steps(req.options)
+    start, label = pipe.ends[stage], stage
+    if req.from_stage is None and req.model.suffix == ".mlir":
+        resume = dump_resume_point(req.model, pipe)
+        if resume is not None:  # continue right after the pass that wrote the dump
+            start, label = resume, req.model.stem.split("-", 1)[1]
+    if req.emit is not None and pipe.ends[req.emit] < start:
+        raise ErnncError(f"--emit {req.emit}: the input is already past that stage")
+    runner._count = start  # dumps are numbered as in a run from the start
+    runner.start(module, label)
+
+    def reached(count: int) -> bool:
+        """Keep the stages that end after ``count`` passes; True to stop."""
+        for s, end in pipe.ends.items():
+            if end == count and s in keep:
+                result.snapshots[s] = module.clone()
+        if req.emit is not None and pipe.ends[req.emit] == count:
             print_ir(module, out)
+            return True
+        return False
+
+    if reached(start):
+        return result
+    for i in range(start, len(pipe.passes)):
+        runner.run([pipe.passes[i]], module)
+        if reached(i + 1):
             break
     return result
+
+
+def _snapshot_by_content(
+    result: Compiled, keep: tuple[str, ...]
+) -> Callable[[str, ModuleOp], None]:
+    """Under a custom pipeline, the stages kept for the report are recognised by
+    their ops: "cell" is the last IR with dense matvecs and no circulant ones,
+    "circulant" the last with circulant matvecs."""
+
+    def on_pass(_name: str, module: ModuleOp) -> None:
+        names = {op.name for op in module.walk()}
+        if "cell" in keep and "cell.matvec" in names and "circ.matvec" not in names:
+            result.snapshots["cell"] = module.clone()
+        if "circulant" in keep and "circ.matvec" in names:
+            result.snapshots["circulant"] = module.clone()
+
+    return on_pass
 
 
 def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:

@@ -15,3 +15,33 @@ def node_label(name: str, op_type: str, index: int | None = None) -> str:
     if name:
         return f"node {name!r} ({op_type})"
     return f"node #{index} ({op_type})" if index is not None else f"unnamed {op_type} node"
+
+
+def parse_error_message(e: Exception) -> str:
+    """``file:line:col: message`` of an xDSL ``ParseError`` (one line)."""
+    msg = getattr(e, "msg", None) or (str(e).strip().splitlines() or [type(e).__name__])[-1]
+    span = getattr(e, "span", None)
+    where = span.get_location() if span is not None else ""
+    return f"{where}: {msg.strip()}" if where else msg.strip()
+
+
+def verify_failure_message(module: object, e: Exception) -> str:
+    """One line naming the op that fails to verify.
+
+    xDSL's ``VerifyException`` carries only the verifier's text; the op is
+    found by verifying each op alone, in program order.
+    """
+    from xdsl.ir import Operation
+    from xdsl.utils.exceptions import VerifyException
+
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    if isinstance(module, Operation):
+        for op in module.walk():
+            try:
+                op.verify(verify_nested_ops=False)
+            except VerifyException as inner:
+                lines = str(inner).strip().splitlines()
+                return f"op '{op.name}': {lines[0] if lines else text}"
+            except Exception:  # noqa: BLE001 - a broken op may fail in other ways
+                return f"op '{op.name}': {text}"
+    return text

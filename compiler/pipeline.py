@@ -17,11 +17,11 @@ from typing import TextIO
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass, PassPipeline
+from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
-from .errors import ErnncError
+from .errors import ErnncError, verify_failure_message
 
 # name -> what the IR holds at that stage, in pipeline order.
 STAGES: dict[str, str] = {
@@ -102,15 +102,11 @@ def pipeline_spec(stages: list[tuple[str, str]]) -> str:
 
 def parse_passes(spec: str) -> list[ModulePass]:
     from ..passes import get_all_passes
+    from .pass_spec import instantiate_pipeline
 
     if not spec:
         return []
-    try:
-        return list(PassPipeline.parse_spec(get_all_passes(), spec).passes)
-    except ValueError as e:
-        raise ErnncError(f"pass pipeline {spec!r}: {e}") from None
-    except Exception as e:  # noqa: BLE001 - xDSL raises parse errors of several types
-        raise ErnncError(f"pass pipeline {spec!r}: {str(e).splitlines()[-1]}") from None
+    return instantiate_pipeline(get_all_passes(), spec)
 
 
 def print_ir(module: ModuleOp, stream: TextIO) -> None:
@@ -122,6 +118,19 @@ def ir_text(module: ModuleOp) -> str:
     buf = io.StringIO()
     print_ir(module, buf)
     return buf.getvalue()
+
+
+def _raise_if_plugin(p: ModulePass, e: Exception) -> None:
+    """A plugin pass that crashes is the plugin's bug, not ernnc's: say so."""
+    from .plugins import plugin_origin
+
+    origin = plugin_origin(p.name)
+    if origin is not None:
+        lines = str(e).strip().splitlines()
+        raise ErnncError(
+            f"pass '{p.name}' (plugin {origin}) crashed: {type(e).__name__}: "
+            f"{lines[0] if lines else ''} (rerun with --traceback)"
+        ) from e
 
 
 @dataclass
@@ -151,12 +160,15 @@ class PassRunner:
             except (VerifyException, PassFailedException) as e:
                 msg = str(e).strip().splitlines()
                 raise ErnncError(f"pass '{p.name}': {msg[0] if msg else type(e).__name__}") from e
+            except Exception as e:
+                _raise_if_plugin(p, e)
+                raise
             self.timings.append((p.name, time.perf_counter() - t0))
             if self.verify_each:
                 try:
                     module.verify()
                 except VerifyException as e:
-                    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    msg = verify_failure_message(module, e)
                     raise ErnncError(f"the IR does not verify after pass '{p.name}': {msg}") from e
             self._count += 1
             self._dump(module, p.name)

@@ -38,6 +38,9 @@ def ernnc_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     from xdsl.transforms import get_all_passes as xdsl_passes
 
+    from ..compiler.plugins import plugin_pass_factories
+
     passes = dict(xdsl_passes())
     passes.update(ernnc_passes())
+    passes.update(plugin_pass_factories())  # loaded plugins; names checked not to clash
     return passes

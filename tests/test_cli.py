@@ -299,3 +299,25 @@ def test_no_model_and_unknown_stage(capsys):
     assert main([str(EXAMPLE), "--emit", "nope"]) == 1
     err = capsys.readouterr().err
     assert "no model given" in err and "unknown stage 'nope'" in err
+
+
+@pytest.mark.parametrize(
+    "pipeline, words",
+    [
+        ("dce{", ["pass pipeline 'dce{'", "column 5"]),
+        ("ernn-fuse-gate", ["unknown pass 'ernn-fuse-gate'", "did you mean 'ernn-fuse-gates'"]),
+        ("ernn-block-circulant{blocks=4}", ["unknown option 'blocks'", "block, per-matrix"]),
+        ("ernn-block-circulant{block=4,8}", ["option 'block' wants int, got '4,8'"]),
+    ],
+)
+def test_bad_pipeline_is_one_line(pipeline, words, tmp_path):
+    r = _ernnc(str(EXAMPLE), "--passes", pipeline, "-o", str(tmp_path / "o"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("ernnc: error: ")
+    assert all(w in r.stderr for w in words), r.stderr
+
+
+def test_pipeline_may_span_lines(tmp_path, capsys):
+    spec = 'convert-ernn-to-cell,\n  ernn-fuse-gates , dce,\n  ernn-block-circulant{ block=4\n  per-matrix="" }'
+    assert main([str(EXAMPLE), "--passes", spec, "--print-ir-after", "ernn-block-circulant"]) == 0
+    assert "circ.matvec" in capsys.readouterr().out

@@ -3,7 +3,10 @@ identically; an IR dump fed back in gives byte-identical outputs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -52,20 +55,105 @@ def test_runtime_weights_round_trip(tmp_path):
         assert str(parse_mlir(f.read_text(), str(f))) + "\n" == f.read_text()
 
 
-@pytest.mark.parametrize("stage", list(STAGES))
-def test_reentering_each_stage_gives_identical_outputs(stage, tmp_path):
-    model = ZOO / "lstm_l2_bi_bf_h0_dyn_op20.onnx"
-    assert main([str(model), "-o", str(tmp_path / "direct")]) == 0
-    dump = tmp_path / f"{stage}.mlir"
-    import contextlib
-    import io
-
+def _emit(argv: list[str]) -> str:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main([str(model), "--emit", stage]) == 0
-    dump.write_text(buf.getvalue())
-    assert main([str(dump), "--from", stage, "-o", str(tmp_path / "again")]) == 0
-    for name in ("model_ref.py", "weights.npz"):
-        assert (tmp_path / "direct" / name).read_bytes() == (
-            tmp_path / "again" / name
-        ).read_bytes(), name
+        assert main(argv) == 0
+    return buf.getvalue()
+
+
+REENTRY_MODEL = ZOO / "lstm_l2_bi_bf_h0_dyn_op20.onnx"
+FLAGS = {
+    "block8": ["--block-size", "8"],
+    "fixed16": ["--block-size", "default=8,layer1.R=4", "--precision", "fixed<16,6>"],
+}
+
+
+def _same_outputs(direct: Path, again: Path, past_fft: bool = False) -> None:
+    """The generated files are the direct run's, byte for byte. A quantized
+    model re-entered past the fft stage has no float companion (the float
+    model is the fft IR): its model_ref.py is the direct run's model emitted
+    without one."""
+    assert (direct / "weights.npz").read_bytes() == (again / "weights.npz").read_bytes()
+    if not past_fft:
+        for name in ("model_ref.py", "model_float.py", "weights_float.npz"):
+            assert (direct / name).exists() == (again / name).exists(), name
+            if (direct / name).exists():
+                assert (direct / name).read_bytes() == (again / name).read_bytes(), name
+        return
+    from ernnc.backends.numpy import emit_numpy
+
+    final = _emit([str(direct / "final.mlir"), "--emit", "quantized"])
+    alone = emit_numpy(parse_mlir(final, "final.mlir")).source
+    assert (again / "model_ref.py").read_text() == alone
+    assert not (again / "model_float.py").exists()
+
+
+def _direct_run(tmp_path: Path, flags: list[str], *extra: str) -> Path:
+    direct = tmp_path / "direct"
+    assert main([str(REENTRY_MODEL), "-o", str(direct), "-q", *flags, *extra]) == 0
+    (direct / "final.mlir").write_text(_emit([str(REENTRY_MODEL), "--emit", "quantized", *flags]))
+    return direct
+
+
+def _stages_listed() -> list[str]:
+    """The stages as `ernnc --list-stages` lists them."""
+    return [ln.split()[0] for ln in _emit(["--list-stages"]).splitlines() if ln.strip()]
+
+
+@pytest.mark.parametrize("flags", list(FLAGS))
+@pytest.mark.parametrize("stage", _stages_listed())
+def test_reentering_each_stage_gives_identical_outputs(stage, flags, tmp_path):
+    """--emit STAGE, then re-enter with --from STAGE and with the stage detected:
+    the outputs equal the direct run's byte for byte, and the stage re-prints
+    the same IR."""
+    argv = FLAGS[flags]
+    direct = _direct_run(tmp_path, argv)
+    past_fft = "--precision" in argv and list(STAGES).index(stage) > list(STAGES).index("fft")
+    dump = tmp_path / f"{stage}.mlir"
+    dump.write_text(_emit([str(REENTRY_MODEL), "--emit", stage, *argv]))
+    for how, extra in (("from", ["--from", stage]), ("detected", [])):
+        again = tmp_path / how
+        assert main([str(dump), *extra, "-o", str(again), "-q", *argv]) == 0
+        _same_outputs(direct, again, past_fft)
+    assert _emit([str(dump), "--emit", stage, *argv]) == dump.read_text()
+
+
+@pytest.mark.parametrize("flags", ["block8", "fixed16"])
+def test_every_pass_dump_continues_where_it_was_written(flags, tmp_path):
+    """ir/NN-<pass>.mlir continues after pass NN of the default pipeline, so
+    every dump re-entered gives the direct run's outputs, and a re-entered
+    run dumps the same files under the same names."""
+    argv = FLAGS[flags]
+    dumps = tmp_path / "ir"
+    direct = _direct_run(tmp_path, argv, "--dump-ir", str(dumps))
+    files = sorted(dumps.glob("*.mlir"))
+    assert [f.name for f in files][:2] == ["00-import.mlir", "01-convert-ernn-to-cell.mlir"]
+    quantizing = [f for f in files if "ernn-calibrate" in f.name]
+    if quantizing:  # the dumps before fft's last one are block8's, tested there
+        files = files[files.index(quantizing[0]) - 1 :]
+    for f in files:
+        again = tmp_path / "again" / f.stem
+        redump = tmp_path / "redump" / f.stem
+        assert main([str(f), "-o", str(again), "--dump-ir", str(redump), "-q", *argv]) == 0
+        _same_outputs(direct, again, past_fft=bool(quantizing) and f >= quantizing[0])
+        for g in redump.glob("*.mlir"):
+            assert g.read_text() == (dumps / g.name).read_text(), (f.name, g.name)
+        assert {g.name for g in redump.glob("*.mlir")} >= {g.name for g in files if g > f}
+
+
+def test_emit_of_a_stage_before_the_input_is_an_error(tmp_path, capsys):
+    dump = tmp_path / "fft.mlir"
+    dump.write_text(_emit([str(REENTRY_MODEL), "--emit", "fft", "--block-size", "4"]))
+    assert main([str(dump), "--emit", "cell"]) == 1
+    assert "--emit cell: the input is already past that stage" in capsys.readouterr().err
+
+
+def test_every_stage_is_detectable_from_its_ops():
+    from ernnc.compiler.driver import STAGE_OPS
+
+    missing = [s for s in STAGES if s not in STAGE_OPS]
+    assert not missing, (
+        f"add the ops that first appear at stage(s) {missing} to driver.STAGE_OPS, "
+        "so that a dump of the stage re-enters without --from"
+    )
