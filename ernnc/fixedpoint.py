@@ -31,7 +31,8 @@ def fx_cast(r, f_in, w, f_out, rnd, sat, stats=None):
     r = np.asarray(r, dtype=np.int64)
     s = f_in - f_out
     if s > 0:
-        r = (r + (1 << (s - 1))) >> s if rnd else r >> s
+        # half up without overflowing int64: floor(r / 2^(s-1)) + 1, halved
+        r = ((r >> (s - 1)) + 1) >> 1 if rnd else r >> s
     elif s < 0:
         r = r << -s
     lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
@@ -48,7 +49,9 @@ def fx_cast(r, f_in, w, f_out, rnd, sat, stats=None):
 def fx_from_float(x, w, f, rnd, sat, stats=None):
     """Quantize floats to a w-bit type with f fraction bits (NaN becomes 0)."""
     v = np.nan_to_num(np.asarray(x, dtype=np.float64) * 2.0**f, nan=0.0)
-    v = np.floor(v + 0.5) if rnd else np.floor(v)
+    fl = np.floor(v)
+    # v - floor(v) is exact; floor(v + 0.5) would round the sum first
+    v = fl + (v - fl >= 0.5) if rnd else fl
     v = np.clip(v, -(2.0**62), 2.0**62)
     return fx_cast(v.astype(np.int64), 0, w, 0, False, sat, stats)
 
