@@ -33,6 +33,9 @@ outputs (-o OUT):
   OUT/model_float.py the float model it quantizes (with --precision; run_float() and --float
                      in model_ref.py run it), weights in OUT/weights_float.npz
   OUT/report.json    matrices, compression, formats, ranges, overflows, errors (docs/report.md)
+  OUT/hls/           Vitis HLS project (--target hls or all): <top>.cpp/.h, <top>_weights.h,
+                     tb.cpp, Makefile (g++ C simulation), build.tcl (Vitis), design.json;
+                     `ernnc csim OUT` compiles and checks it against model_ref.py (docs/hls.md)
 
 examples:
   ernnc model.onnx -o out/
@@ -40,6 +43,8 @@ examples:
   ernnc model.onnx -o out/ --block-size 'default=16,layer0.W=8,layer1=4' --calib calib.npz
   ernnc model.onnx -o out/ --block-size 8 --precision 'fixed<16,6>' --calib calib.npz
   ernnc model.onnx -o out/ --precision auto:16 --calib calib.npz --activations lut:1024
+  ernnc model.onnx -o out/ --block-size 8 --precision 'fixed<16,6>' --part xcku060-ffva1156-2-e
+  ernnc csim out/ --inputs in.npz
   ernnc model.onnx --emit cell
   ernnc model.onnx -o out/ --dump-ir ir/
   ernnc ir/01-convert-ernn-to-cell.mlir -o out/
@@ -86,6 +91,38 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMPL",
         help="activation implementation: pwl:N (N fitted linear segments; default pwl:64 in fixed "
         "point), lut:N (a table of N entries), or exact (float only, the default there)",
+    )
+    p.add_argument(
+        "--target",
+        choices=("all", "numpy", "hls"),
+        default="all",
+        help="what to write to OUT: numpy (the NumPy model and report), hls (the HLS project, "
+        "with the NumPy model `ernnc csim` checks it against), all (both; default)",
+    )
+    p.add_argument(
+        "--part",
+        default=None,
+        help="FPGA part of the HLS project (default xcku060-ffva1156-2-e, the Kintex "
+        "UltraScale KU060 of C-LSTM)",
+    )
+    p.add_argument(
+        "--clock",
+        type=float,
+        default=None,
+        metavar="MHZ",
+        help="target clock of the HLS project in MHz (default 200)",
+    )
+    p.add_argument(
+        "--top",
+        default="ernnc_top",
+        help="name of the HLS top function and its files (default ernnc_top)",
+    )
+    p.add_argument(
+        "--max-dims",
+        metavar="SPEC",
+        default="",
+        help="bounds of the model's symbolic dims for the HLS buffers, e.g. 'T=512,N=4' "
+        "(default 128 each; C simulation raises them as its inputs need)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     p.add_argument("--emit", metavar="STAGE", help="print the IR after STAGE to stdout and stop")
@@ -146,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["csim"]:
+        from .csim import main as csim_main
+
+        return csim_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _main(args)
@@ -246,7 +288,15 @@ def _main(args: argparse.Namespace) -> int:
     ):
         raise ErnncError("nothing to do: give -o OUT, --emit STAGE or --print-ir-after")
 
-    from .driver import CompileRequest, build_report, compile_to_ir, write_numpy, write_output_dir
+    from .driver import (
+        CompileRequest,
+        HlsOptions,
+        build_report,
+        compile_to_ir,
+        write_hls,
+        write_numpy,
+        write_output_dir,
+    )
     from .pipeline import default_pipeline, pipeline_spec
 
     print_after: set[str] | None = None
@@ -269,6 +319,7 @@ def _main(args: argparse.Namespace) -> int:
     pipeline = args.passes if args.passes is not None else pipeline_spec(default_pipeline(options))
     if args.calib is not None and not args.calib.exists():
         raise ErnncError(f"calibration file {args.calib}: no such file")
+    hls = HlsOptions.parse(args.top, args.part, args.clock, args.max_dims)
     result = compile_to_ir(req, keep=("cell", "circulant", "fft"))
     if args.emit is None and args.output is not None:
         import json
@@ -280,6 +331,8 @@ def _main(args: argparse.Namespace) -> int:
         def write(directory: Path) -> None:
             float_model = result.snapshots.get("fft") if options.quantized else None
             write_numpy(result.module, directory, float_model)
+            if args.target in ("hls", "all"):
+                write_hls(result.module, directory / "hls", hls)
             (directory / "report.json").write_text(
                 json.dumps(report, indent=2) + "\n", encoding="utf-8"
             )

@@ -319,3 +319,56 @@ def write_numpy(module: ModuleOp, directory: Path, float_model: ModuleOp | None 
     if companion is not None:
         (directory / "model_float.py").write_text(companion.source, encoding="utf-8")
         save_npz(directory / "weights_float.npz", companion.weights)
+
+
+@dataclass(frozen=True)
+class HlsOptions:
+    top: str = "ernnc_top"
+    part: str | None = None  # None: the backend's default
+    clock_mhz: float | None = None
+    max_dims: tuple[tuple[str, int], ...] = ()
+
+    @staticmethod
+    def parse(top: str, part: str | None, clock: float | None, max_dims: str) -> HlsOptions:
+        """From the CLI's --top, --part, --clock and --max-dims 'T=512,N=4'."""
+        bounds: list[tuple[str, int]] = []
+        for item in filter(None, (s.strip() for s in max_dims.split(","))):
+            name, eq, value = item.partition("=")
+            if not eq or not name.strip() or not value.strip().isdigit() or int(value) < 1:
+                raise ErnncError(f"--max-dims {item!r}: expected NAME=N with N >= 1")
+            bounds.append((name.strip(), int(value)))
+        if not top or not top.isidentifier() or not top.isascii():
+            raise ErnncError(f"--top {top!r}: expected a C identifier")
+        if clock is not None and not (0 < clock < float("inf")):
+            raise ErnncError(f"--clock {clock:g}: expected a positive frequency in MHz")
+        if part is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]+", part):
+            raise ErnncError(f"--part {part!r}: an FPGA part is letters, digits, '-', '_' and '.'")
+        return HlsOptions(top, part, clock, tuple(bounds))
+
+
+def write_hls(module: ModuleOp, directory: Path, options: HlsOptions) -> None:
+    """The HLS project in ``directory`` (see backends/hls)."""
+    from ..backends.hls import DEFAULT_CLOCK_MHZ, DEFAULT_PART, HlsError, emit_hls
+
+    max_dims = dict(options.max_dims)
+    try:
+        project = emit_hls(
+            module,
+            top=options.top,
+            part=DEFAULT_PART if options.part is None else options.part,
+            clock_mhz=DEFAULT_CLOCK_MHZ if options.clock_mhz is None else options.clock_mhz,
+            max_dims=max_dims,
+        )
+    except HlsError as e:
+        raise ErnncError(
+            f"HLS backend: {e} (--target numpy writes the NumPy model alone)"
+        ) from None
+    unknown = sorted(set(max_dims) - set(project.manifest["dims"]))
+    if unknown:
+        known = ", ".join(project.manifest["dims"]) or "none"
+        raise ErnncError(
+            f"--max-dims: the model has no symbolic dim {unknown[0]!r} (it has {known})"
+        )
+    directory.mkdir()
+    for name, text in sorted(project.files.items()):
+        (directory / name).write_text(text, encoding="utf-8")

@@ -53,8 +53,31 @@ def _numpy() -> type[Target]:
     return NumpyTarget
 
 
+@dataclass(frozen=True)
+class HlsTarget(Target):
+    """The HLS project's files, one after another, each after a
+    ``// ---- <name> ----`` line (``ernnc -o OUT`` writes them as files)."""
+
+    name = "hls"
+    top: str = "ernnc_top"
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from ..backends.hls import HlsError, emit_hls
+
+        try:
+            project = emit_hls(module, top=self.top)
+        except HlsError as e:
+            raise ErnncError(f"HLS backend: {e}") from None
+        for name, text in sorted(project.files.items()):
+            output.write(f"// ---- {name} ----\n{text}")
+
+
+def _hls() -> type[Target]:
+    return HlsTarget
+
+
 # name -> factory of the Target class. The registration point for new targets.
-ERNNC_TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy}
+ERNNC_TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy, "hls": _hls}
 
 # target name -> the options it takes from ernnc-opt's -o path, when not given
 BESIDE_OUTPUT: dict[str, Callable[[Path], dict[str, str]]] = {

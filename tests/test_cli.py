@@ -269,10 +269,10 @@ def test_unwritable_output_directory(tmp_path):
 def test_failed_run_leaves_existing_output_untouched(tmp_path):
     out = tmp_path / "out"
     assert main([str(EXAMPLE), "-o", str(out)]) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     bad = _bad_models(tmp_path)["unsupported_op"][0]
     assert main([str(bad), "-o", str(out)]) == 1
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no temporaries left
 
 

@@ -132,7 +132,7 @@ def _error_cases(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
         "bad onnx": ([str(not_onnx)], ["not.onnx", "ONNX"]),
         "unknown input kind": ([str(text)], ["notes.txt", "-f"]),
         "numpy without -o": ([ir, "-t", "numpy"], ["numpy target needs a file for its weights"]),
-        "unknown target": ([ir, "-t", "hls"], ["invalid choice: 'hls'"]),
+        "unknown target": ([ir, "-t", "verilog"], ["invalid choice: 'verilog'"]),
         "unknown target option": (
             [ir, "-t", "numpy{dir=1}"],
             ["target 'numpy'", "unknown option 'dir'"],

@@ -20,8 +20,19 @@ _SUPPORT_HEAD = """\
 """
 
 _SUPPORT_FIXED = """
+// g++ at -O1 and above warns about the headers' default constructors, which
+// read the value before anything is written, wherever they are inlined
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__SYNTHESIS__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <ap_fixed.h>
 #include <ap_int.h>
+#pragma GCC diagnostic pop
+#else
+#include <ap_fixed.h>
+#include <ap_int.h>
+#endif
 
 // The two's-complement integer behind a fixed-point value (value * 2^F).
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
@@ -31,10 +42,11 @@ inline long long ernnc_raw(const ap_fixed<W, I, Q, O, N> &x) {
     return r.to_int64();
 }
 
-// A fixed-point value made of raw bits (moves the binary point exactly).
+// A fixed-point value made of raw bits: weight tables hold raw integers
+// (ap_fixed tables compile slowly), and moving the binary point is exact.
 template <class T>
 inline T ernnc_from_raw(long long raw) {
-    T x;
+    T x = 0;
     x.range(T::width - 1, 0) = raw;
     return x;
 }
@@ -52,12 +64,18 @@ def support_header(fixed_point: bool) -> str:
     return _SUPPORT_HEAD + (_SUPPORT_FIXED if fixed_point else "") + "\n#endif\n"
 
 
+# The C-simulation compile of the Makefile and of `ernnc csim`.
+CXXFLAGS = ("-std=c++14", "-O2", "-Wall", "-Wextra")
+
 MAKEFILE = """\
-# C simulation of {top} with g++ (no Vitis needed): make csim AP_INCLUDE=/path/to/ap_types
+# C simulation of {top} with g++ (no Vitis needed):
+#   make csim AP_INCLUDE=/path/to/ap_types      (or `ernnc csim` on the output directory)
+# inputs.bin (and expected.bin to compare with) are written by `ernnc csim`.
 # Vitis HLS (csim, csynth, cosim, export): vitis_hls -f build.tcl
 CXX ?= g++
-CXXFLAGS ?= -std=c++14 -O2 -Wall -Wextra
+CXXFLAGS ?= {cxxflags}
 AP_INCLUDE ?= $(XILINX_HLS)/include
+# bounds of symbolic dims beyond their defaults, e.g. MAX_DIMS=-DERNNC_MAX_T=512
 MAX_DIMS ?=
 
 csim: tb
@@ -79,13 +97,16 @@ open_project -reset {top}_prj
 set_top {top}
 add_files {top}.cpp -cflags "-std=c++14"
 add_files -tb tb.cpp -cflags "-std=c++14"
-add_files -tb inputs.bin
 open_solution -reset solution1 -flow_target vivado
 set_part {{{part}}}
 create_clock -period {period_ns} -name default
-csim_design -argv "inputs.bin outputs.bin"
+# the testbench files `ernnc csim` wrote beside this script
+set here [file dirname [file normalize [info script]]]
+set tb_args "$here/inputs.bin $here/outputs.bin"
+if {{[file exists $here/expected.bin]}} {{ append tb_args " $here/expected.bin" }}
+csim_design -argv $tb_args
 csynth_design
-cosim_design -argv "inputs.bin outputs.bin"
+cosim_design -argv $tb_args
 export_design -format ip_catalog
 exit
 """

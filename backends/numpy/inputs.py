@@ -11,7 +11,7 @@ from xdsl.dialects.builtin import ModuleOp
 from .emitter import ModelPrinter
 
 
-def input_signature(module: ModuleOp) -> list[tuple[str, np.dtype, list[int | str]]]:
+def input_signature(module: ModuleOp) -> Signature:
     """(ONNX name, dtype, dims) of each input; symbolic dims are names."""
     specs = ModelPrinter(module).input_specs()
     return [
@@ -19,15 +19,23 @@ def input_signature(module: ModuleOp) -> list[tuple[str, np.dtype, list[int | st
     ]
 
 
+Signature = list[tuple[str, np.dtype, list[int | str]]]
+
+
 def random_inputs(
     module: ModuleOp, samples: int = 4, steps: int = 16, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Standard-normal inputs. The sequence axis of a 3-D input (its first
+    return random_inputs_for(input_signature(module), samples, steps, seed)
+
+
+def random_inputs_for(
+    sig: Signature, samples: int = 4, steps: int = 16, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Standard-normal inputs for a signature of (name, dtype, dims). The sequence axis of a 3-D input (its first
     symbolic dim that is not the batch of an integer input) is ``steps``
     long, other symbolic dims ``samples``; integer inputs (sequence lengths)
     are uniform in [1, the sequence's length]."""
     rng = np.random.default_rng(seed)
-    sig = input_signature(module)
     batch = {d for _, dtype, dims in sig if dtype.kind in "iu" for d in dims if isinstance(d, str)}
     sizes: dict[str, int] = {}
     longest = steps
@@ -55,6 +63,11 @@ def random_inputs(
 
 def load_inputs(path: str | Path, module: ModuleOp) -> dict[str, np.ndarray]:
     """Inputs from an .npz keyed by the model's input names (ValueError if not)."""
+    return load_inputs_for(path, [n for n, _, _ in input_signature(module)])
+
+
+def load_inputs_for(path: str | Path, names: list[str]) -> dict[str, np.ndarray]:
+    """Inputs from an .npz whose keys must be ``names`` (ValueError if not)."""
     try:
         with np.load(path) as f:
             data = {k: f[k] for k in f.files}
@@ -62,7 +75,6 @@ def load_inputs(path: str | Path, module: ModuleOp) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: no such file") from None
     except Exception as e:  # noqa: BLE001 - np.load raises several kinds on bad files
         raise ValueError(f"{path}: not a readable .npz ({type(e).__name__})") from None
-    names = [n for n, _, _ in input_signature(module)]
     if sorted(data) != sorted(names):
         raise ValueError(f"{path}: keys {sorted(data)} do not match the model inputs {names}")
     return data
