@@ -4,7 +4,10 @@ The constraint "W is block-circulant" is split off into an auxiliary copy
 Z that is always exactly block-circulant; the network trains on its own loss
 plus rho/2 * ||W - Z + U||^2, and after each epoch (or any number of steps)
 
-    Z = Proj(W + U),   U = U + W - Z,   rho = min(rho * growth, rho_max).
+    Z = Proj(W + U),   U = U + W - Z,   rho = min(rho * growth, rho_max),
+
+with U then rescaled by the ratio of old to new rho (it is the dual scaled by
+1/rho).
 
 As rho rises W is pulled onto Z, so the final hard projection W = Proj(W)
 loses little; a short fine-tune that projects after every optimizer step
@@ -15,8 +18,13 @@ then recovers the rest. In a training loop::
         for x, y in batches:
             loss = criterion(model(x), y) + admm.penalty()
             opt.zero_grad(); loss.backward(); opt.step()
-        admm.update()
+        if epoch % 5 == 4:
+            admm.update()
     admm.project()   # and after every fine-tune step
+
+Update only after the W-step has made progress (docs/retraining.md: with
+5 Adam steps per epoch, an update every epoch never converged; every 5
+epochs, it did). The defaults are those of examples/circulant_retraining.py.
 """
 
 from __future__ import annotations
@@ -33,9 +41,9 @@ class ADMM:
         module: nn.Module,
         block_size: int,
         *,
-        rho: float = 1e-3,
+        rho: float = 1e-2,
         growth: float = 1.5,
-        rho_max: float = 10.0,
+        rho_max: float = 1e3,
         linear: bool = False,
     ) -> None:
         if rho <= 0 or growth < 1 or rho_max < rho:
