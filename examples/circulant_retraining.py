@@ -44,6 +44,7 @@ from torch.nn import functional as F
 from ernnc.compiler.cli import main as ernnc_main
 from ernnc.train import (
     ADMM,
+    Target,
     block_circulant_project,
     circulant_targets,
     export_onnx,
@@ -140,7 +141,7 @@ def fit(
     *,
     admm: ADMM | None = None,
     admm_every: int = 1,
-    project_each_step: list | None = None,
+    project_each_step: list[Target] | None = None,
 ) -> None:
     """Adam on cross-entropy (+ the ADMM penalty); optionally re-project after every step."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -238,10 +239,10 @@ def run_one(
         # what ernnc makes of the dense model: its own projection
         projected = compile_and_score(dense_onnx, b, data, calib, out / f"{tag}-dense-b{b}")
         # the same projection on the torch side, for the cross-check
-        torch_projected = dense_copy(dense)
+        torch_projected = clone(dense)
         block_circulant_project(torch_projected.rnn, b)
 
-        retrained = dense_copy(dense)
+        retrained = clone(dense)
         admm = ADMM(retrained.rnn, b, rho=cfg.rho, growth=cfg.rho_growth, rho_max=cfg.rho_max)
         fit(
             retrained, data, cfg, cfg.admm_epochs, cfg.admm_lr, seed + 1,
@@ -257,7 +258,7 @@ def run_one(
         retrained_acc = torch_accuracy(retrained, data)
 
         # baseline with the same budget: projected fine-tuning from the dense model
-        baseline = dense_copy(torch_projected)
+        baseline = clone(torch_projected)
         targets = circulant_targets(baseline.rnn, b)
         fit(baseline, data, cfg, cfg.admm_epochs, cfg.admm_lr, seed + 1, project_each_step=targets)
         fit(
@@ -297,15 +298,16 @@ def run_one(
     return rows
 
 
-def dense_copy(model: Classifier) -> Classifier:
-    clone = Classifier(
+def clone(model: Classifier) -> Classifier:
+    """A copy with the same weights, in eval mode."""
+    copy = Classifier(
         type(model.rnn).__name__,
         model.rnn.input_size,
         model.rnn.hidden_size,
         model.head.out_features,
     )
-    clone.load_state_dict(model.state_dict())
-    return clone.eval()
+    copy.load_state_dict(model.state_dict())
+    return copy.eval()
 
 
 COLUMNS = [
