@@ -149,6 +149,25 @@ def test_help_is_fast_and_imports_nothing_heavy():
     assert "HEAVY []" in r.stdout, r.stdout + r.stderr
 
 
+
+def test_compiling_and_running_never_import_torch(tmp_path):
+    """torch belongs to the training extra (ernnc.train): a compile at every
+    stage, the report and the generated model must not load it, even when it
+    is installed."""
+    code = (
+        "import sys, importlib.util\n"
+        "from ernnc.compiler.cli import main\n"
+        f"assert main([{str(EXAMPLE)!r}, '-o', {str(tmp_path / 'o')!r}, '--block-size', '8', '-q']) == 0\n"
+        f"spec = importlib.util.spec_from_file_location('m', {str(tmp_path / 'o' / 'model_ref.py')!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "import numpy as np\n"
+        "m.run({'features': np.zeros((3, 1, 16), np.float32)})\n"
+        "print('LOADED', sorted(k for k in sys.modules if k == 'torch' or k.startswith('ernnc.train')))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in r.stdout, r.stdout + r.stderr
+
+
 # -- bad input: one line on stderr, exit 1, no traceback, no output left ------
 
 
