@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     stages = "\n".join(f"  {k:<8} {v}" for k, v in STAGE_HELP.items())
     p = argparse.ArgumentParser(
         prog="ernnc",
-        description="Compile an ONNX LSTM/GRU/RNN model into a NumPy reference model "
-        "(and, as ernnc grows, a block-circulant FPGA accelerator).",
+        description="Compile an ONNX LSTM/GRU/RNN model into a block-circulant, fixed-point\n"
+        "FPGA accelerator (a Vitis HLS project) and a bit-accurate NumPy model of it.\n"
+        "`ernnc csim OUT` checks the project's C simulation against the NumPy model "
+        "(ernnc csim --help).",
         epilog=EPILOG.format(stages=stages),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

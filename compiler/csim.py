@@ -200,7 +200,7 @@ def run_csim(
         raise ErnncError(f"compiling the testbench failed: {first} (full log: {hls / LOG})")
     tb_args = ["inputs.bin", "outputs.bin", "expected.bin", repr(tolerance)]
     start = time.perf_counter()
-    ran = subprocess.run([str(hls / "tb"), *tb_args], cwd=hls, capture_output=True, text=True)
+    ran = subprocess.run(["./tb", *tb_args], cwd=hls, capture_output=True, text=True)
     run_seconds = time.perf_counter() - start
     with open(hls / LOG, "a", encoding="utf-8") as f:
         f.write(f"$ ./tb {' '.join(tb_args)}\n{ran.stdout}{ran.stderr}")

@@ -333,11 +333,11 @@ def test_cli_targets(tmp_path):
     assert "set_top kws" in tcl and "{xc7z020clg400-1}" in tcl and "-period 4 " in tcl
 
 
-def test_cli_csim_end_to_end(tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main([str(EXAMPLE), "-o", str(out), "--block-size", "8", "-q"]) == 0
-    np.savez(tmp_path / "in.npz", features=np.zeros((5, 1, 16), np.float32))
-    assert main(["csim", str(out), "--inputs", str(tmp_path / "in.npz")]) == 0
+def test_cli_csim_end_to_end(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
+    assert main([str(EXAMPLE), "-o", "out", "--block-size", "8", "-q"]) == 0
+    np.savez("in.npz", features=np.zeros((5, 1, 16), np.float32))
+    assert main(["csim", "out", "--inputs", "in.npz"]) == 0
     printed = capsys.readouterr().out
     assert "probabilities" in printed and "within tol" in printed or "identical" in printed
 
