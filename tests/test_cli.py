@@ -149,7 +149,6 @@ def test_help_is_fast_and_imports_nothing_heavy():
     assert "HEAVY []" in r.stdout, r.stdout + r.stderr
 
 
-
 def test_compiling_and_running_never_import_torch(tmp_path):
     """torch belongs to the training extra (ernnc.train): a compile at every
     stage, the report and the generated model must not load it, even when it
