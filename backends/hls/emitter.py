@@ -39,17 +39,15 @@ from ...dialects.fxp import FixedType, fixed_of
 from ...dialects.shapes import DYN, tensor_shape
 from ...fixedpoint import twiddles
 from ..numpy.source import Source
+from .cpp import HlsError, Var, flat_index, float_literal, product, raw_ctype
 from .names import Identifiers, comment_text
+from .pointwise import POINTWISE, PointwisePrinter, View, iteration_shape
 from .support import BUILD_TCL, CXXFLAGS, MAKEFILE, support_header
 
 DEFAULT_PART = "xcku060-ffva1156-2-e"  # Kintex UltraScale KU060, the ESE/C-LSTM board
 DEFAULT_CLOCK_MHZ = 200.0
 DEFAULT_MAX_DIM = 128
 FLOAT_TWIDDLE = "float"
-
-
-class HlsError(Exception):
-    """The module holds something the HLS backend cannot express."""
 
 
 @dataclass
@@ -59,66 +57,6 @@ class HlsProject:
     # what tools need to drive the design (written as design.json): ports,
     # symbolic dims and their bounds, which outputs are exact
     manifest: dict = field(default_factory=dict)
-
-
-@dataclass
-class Var:
-    name: str
-    ctype: str
-    shape: list[str]  # runtime extents, C++ expressions
-    bound: list[str]  # compile-time extents (ERNNC_MAX_* for symbolic dims)
-    # a constant table of raw integers standing for values of this fixed type
-    # (ap_fixed tables compile slowly: every element is a constructor call)
-    raw: str | None = None
-
-    def at(self, index: str) -> str:
-        """The element at ``index``, as a value of its type."""
-        if self.raw is not None:
-            return f"ernnc_from_raw<{self.raw}>({self.name}[{index}])"
-        return f"{self.name}[{index}]"
-
-    @property
-    def size(self) -> str:
-        return _product(self.shape)
-
-    @property
-    def capacity(self) -> str:
-        return _product(self.bound)
-
-
-def raw_ctype(width: int) -> str:
-    """The narrowest C integer holding ``width``-bit raw values."""
-    for bits, name in ((8, "signed char"), (16, "short"), (32, "int")):
-        if width <= bits:
-            return name
-    return "long long"
-
-
-def _product(dims: Sequence[str]) -> str:
-    parts = [d for d in dims if d != "1"]
-    if not parts:
-        return "1"
-    return " * ".join(p if p.isidentifier() or p.isdigit() else f"({p})" for p in parts)
-
-
-def flat_index(shape: Sequence[str], idx: Sequence[str]) -> str:
-    """Row-major flat index of ``idx`` in an array of runtime ``shape``."""
-    expr = ""
-    for d, i in zip(shape, idx):
-        if not expr:
-            expr = i
-        elif d == "1":
-            expr = f"{expr}" if i == "0" else f"({expr}) + {i}"
-        else:
-            expr = f"({expr}) * {d} + {i}" if expr != "0" else i
-    return expr or "0"
-
-
-def float_literal(value: float) -> str:
-    """A C++ double literal of exactly ``value``."""
-    if not math.isfinite(value):
-        raise HlsError(f"constant {value} is not finite")
-    return repr(float(value))
 
 
 # ops that move elements without computing new values
@@ -135,7 +73,12 @@ _LAYOUT_OPS = (
 )
 
 
-class CppPrinter:
+def split_in_place(op: nn.SplitOp) -> bool:
+    """Parts only element-wise ops read are views of the input, not copies."""
+    return all(isinstance(use.operation, POINTWISE) for r in op.outputs for use in r.uses)
+
+
+class CppPrinter(PointwisePrinter):
     def __init__(self, module: ModuleOp, top: str, max_dims: dict[str, int] | None = None):
         try:
             self.func = signature.main_func(module)
@@ -150,6 +93,7 @@ class CppPrinter:
         self.functions: list[Source] = []  # helper functions (activations, FFTs)
         self._helper_of: dict[tuple, str] = {}
         self._ffts: dict[tuple, tuple[str, str, str]] = {}
+        self.views: dict[SSAValue, View] = {}  # split parts read in place
         self.symbols: dict[str, tuple[str, str]] = {}  # ONNX dim name -> (C++ arg, max macro)
         self._tmp = 0
 
@@ -280,11 +224,7 @@ class CppPrinter:
                 out_vars.append(name)
             ret = fn.body.block.last_op
             assert isinstance(ret, func.ReturnOp)
-            for op in fn.body.block.ops:
-                if op is ret:
-                    break
-                self.comment(op, body)
-                self.print_op(op, body)
+            self.print_ops([op for op in fn.body.block.ops if op is not ret], body)
             out_params = []
             self.output_shapes: list[Var] = []
             for name, v in zip(out_vars, ret.arguments):
@@ -422,7 +362,9 @@ class CppPrinter:
     def comment(self, op: Operation, src: Source) -> None:
         """A line naming the op and the tensor it computes; constants, which
         go to the weights header, get none."""
-        if isinstance(op, arith.ConstantOp | fxp.ConstantOp):
+        if isinstance(op, arith.ConstantOp | fxp.ConstantOp) or (
+            isinstance(op, nn.SplitOp) and split_in_place(op)
+        ):
             return
         about = [op.name]
         for key in ("tensor", "matrix"):
@@ -430,6 +372,31 @@ class CppPrinter:
             if isinstance(attr, StringAttr):
                 about.append(attr.data)
         src.line(f"// {comment_text(' '.join(about))}")
+
+    def print_ops(self, ops: list[Operation], src: Source) -> None:
+        """The ops of a block in order; runs of element-wise ops over the
+        same iteration space as one loop (pointwise.py)."""
+        group: list[Operation] = []
+        shape: tuple[list[str], list[str]] = ([], [])
+        pending: dict[SSAValue, Var] = {}  # the group's values, for shapes only
+        for op in ops:
+            if isinstance(op, POINTWISE):
+                operands = [pending.get(v) or self.vars[v] for v in self.pointwise_operands(op)]
+                s = iteration_shape(len(tensor_shape(op.results[0].type)), operands)
+                if group and s != shape:
+                    self.print_pointwise(group, *shape, src)
+                    group, pending = [], {}
+                group.append(op)
+                shape = s
+                pending[op.results[0]] = Var("", "", *s)
+                continue
+            if group:
+                self.print_pointwise(group, *shape, src)
+                group, pending = [], {}
+            self.comment(op, src)
+            self.print_op(op, src)
+        if group:
+            self.print_pointwise(group, *shape, src)
 
     def print_op(self, op: Operation, src: Source) -> None:
         method = getattr(self, "_print_" + op.name.replace(".", "_"), None)
@@ -475,165 +442,6 @@ class CppPrinter:
         t = fixed_of(op.result.type)
         self.const_table(op.result, raw, self.ctype(op.result.type), "w", t)
 
-    def _elementwise(
-        self, op: Operation, src: Source, expr: Callable[[list[str]], str], hint: str = "v"
-    ) -> None:
-        """result[i] = expr(operand elements at i), with NumPy broadcasting."""
-        r = op.results[0]
-        ins = [self.vars[v] for v in op.operands]
-        rank = len(tensor_shape(r.type))
-        runtime, bound = [], []
-        for k in range(rank):
-            cands = [
-                v
-                for v in ins
-                if len(v.shape) > rank - 1 - k - (rank - len(v.shape))
-                and len(v.shape) - rank + k >= 0
-            ]
-            dims = [v.shape[len(v.shape) - rank + k] for v in cands]
-            bnds = [v.bound[len(v.shape) - rank + k] for v in cands]
-            pick = next((i for i, d in enumerate(dims) if d != "1"), 0)
-            runtime.append(dims[pick] if dims else "1")
-            bound.append(bnds[pick] if bnds else "1")
-        out = self.declare(r, runtime, bound, hint, src)
-        if all(v.shape == out.shape for v in ins):  # no broadcasting: one flat loop
-            self.loops(
-                src,
-                [out.size],
-                lambda idx: [f"{out.name}[{idx[0]}] = {expr([v.at(idx[0]) for v in ins])};"],
-            )
-            return
-
-        def body(idx: list[str]) -> list[str]:
-            elems = []
-            for v in ins:
-                off = rank - len(v.shape)
-                sub = [idx[off + j] if v.shape[j] != "1" else "0" for j in range(len(v.shape))]
-                elems.append(v.at(flat_index(v.shape, sub)))
-            return [f"{out.name}[{flat_index(out.shape, idx)}] = {expr(elems)};"]
-
-        self.loops(src, out.shape, body)
-
-    def _print_nn_add(self, op: nn.AddOp, src: Source) -> None:
-        self._elementwise(op, src, lambda e: f"{e[0]} + {e[1]}")
-
-    def _print_nn_sub(self, op: nn.SubOp, src: Source) -> None:
-        self._elementwise(op, src, lambda e: f"{e[0]} - {e[1]}")
-
-    def _print_nn_mul(self, op: nn.MulOp, src: Source) -> None:
-        self._elementwise(op, src, lambda e: f"{e[0]} * {e[1]}")
-
-    def _print_nn_div(self, op: nn.DivOp, src: Source) -> None:
-        self._elementwise(op, src, lambda e: f"{e[0]} / {e[1]}")
-
-    def _print_fxp_cast(self, op: fxp.CastOp, src: Source) -> None:
-        dst = self.ctype(op.result.type)
-        if self.is_fixed(op.input) and not self.is_fixed(op.result):
-            self._elementwise(op, src, lambda e: f"({dst}){e[0]}.to_double()")
-        elif self.is_fixed(op.result) and not self.is_fixed(op.input):
-            # NaN becomes 0, as in the NumPy model (ap_fixed saturates it by its sign bit)
-            self._elementwise(op, src, lambda e: f"({dst})({e[0]} == {e[0]} ? {e[0]} : 0)")
-        else:
-            self._elementwise(op, src, lambda e: f"({dst}){e[0]}")
-
-    def _print_nn_clip(self, op: nn.ClipOp, src: Source) -> None:
-        lo, hi = op.bounds()
-        t = fixed_of(op.input.type)
-        ctype = self.ctype(op.input.type)
-
-        def bound(x: float) -> str:
-            if t is None:
-                return float_literal(x) + ("f" if ctype == "float" else "")
-            raw = int(np.floor(x * 2.0**t.f + 0.5))
-            raw = max(min(raw, 2 ** (t.w - 1) - 1), -(2 ** (t.w - 1)))
-            return f"ernnc_from_raw<{ctype}>({raw}LL)"
-
-        def expr(e: list[str]) -> str:
-            x = e[0]
-            if lo is not None:
-                x = f"({x} < {bound(lo)} ? {ctype}({bound(lo)}) : {ctype}({x}))"
-            if hi is not None:
-                x = f"({x} > {bound(hi)} ? {ctype}({bound(hi)}) : {ctype}({x}))"
-            return x
-
-        self._elementwise(op, src, expr)
-
-    def _print_nn_act(self, op: nn.ActOp, src: Source) -> None:
-        if self.is_fixed(op.input):
-            raise HlsError("nn.act on fixed point: quantize with pwl or lut activations")
-        alpha, beta = op.params()
-        f = op.function
-        a, b = float_literal(alpha), float_literal(beta)
-        ctype = self.ctype(op.result.type)
-        forms: dict[str, Callable[[str], str]] = {
-            "Relu": lambda x: f"({x} > 0 ? {x} : 0)",
-            "Tanh": lambda x: f"std::tanh({x})",
-            "Sigmoid": lambda x: f"1 / (1 + std::exp(-{x}))",
-            "Affine": lambda x: f"{a} * {x} + {b}",
-            "LeakyRelu": lambda x: f"({x} >= 0 ? {x} : {a} * {x})",
-            "ThresholdedRelu": lambda x: f"({x} > {a} ? {x} : 0)",
-            "ScaledTanh": lambda x: f"{a} * std::tanh({b} * {x})",
-            "HardSigmoid": lambda x: f"std::fmin(std::fmax({a} * {x} + {b}, 0.0), 1.0)",
-            "Elu": lambda x: f"({x} > 0 ? {x} : {a} * std::expm1({x}))",
-            "Softsign": lambda x: f"{x} / (1 + std::fabs({x}))",
-            "Softplus": lambda x: f"std::log1p(std::exp(-std::fabs({x}))) + std::fmax({x}, 0.0)",
-        }
-        self._elementwise(op, src, lambda e: f"({ctype})({forms[f](e[0])})")
-
-    def _table_helper(self, op: fxp.PwlOp | fxp.LutOp) -> str:
-        fin, fout = fixed_of(op.input.type), fixed_of(op.result.type)
-        assert fin is not None and fout is not None
-        tin, tout = self.ctype(op.input.type), self.ctype(op.result.type)
-        lo = round(op.lo.value.data * 2**fin.f)
-        shift = fin.f + op.step
-        if isinstance(op, fxp.PwlOp):
-            slopes, icpts = self.vars[op.slopes], self.vars[op.intercepts]
-            key = ("pwl", tin, tout, lo, shift, slopes.name, icpts.name)
-            n = int(slopes.shape[0]) - 2
-        else:
-            table = self.vars[op.table]
-            key = ("lut", tin, tout, lo, shift, table.name)
-            n = int(table.shape[0])
-        if key in self._helper_of:
-            return self._helper_of[key]
-        name = self.fresh(f"{op.name.split('.')[1]}_{op.function.lower()}_")
-        h = Source()
-        h.line(
-            f"// {op.name} {comment_text(op.function)}: {n} segments of 2^{op.step} from {op.lo.value.data}"
-        )
-        h.line(f"static {tout} {name}({tin} x) {{")
-        with h.indent():
-            h.line("ERNNC_PRAGMA(HLS INLINE)")
-            h.line("long long r = ernnc_raw(x);")
-            if isinstance(op, fxp.PwlOp):
-                h.line(
-                    f"int k = r < {lo}LL ? 0 : (ernnc_segment(r, {lo}LL, {shift}) >= {n} ? {n + 1} : (int)ernnc_segment(r, {lo}LL, {shift}) + 1);"
-                )
-                h.line(f"return ({tout})({slopes.at('k')} * x + {icpts.at('k')});")
-            else:
-                h.line(f"long long k = ernnc_segment(r, {lo}LL, {shift});")
-                h.line(f"k = k < 0 ? 0 : (k > {n - 1} ? {n - 1} : k);")
-                h.line(f"return ({tout}){table.at('k')};")
-        h.line("}")
-        self.functions.append(h)
-        self._helper_of[key] = name
-        return name
-
-    def _print_fxp_pwl(self, op: fxp.PwlOp, src: Source) -> None:
-        helper = self._table_helper(op)
-        self._elementwise_unary(op, op.input, src, lambda x: f"{helper}({x})")
-
-    def _print_fxp_lut(self, op: fxp.LutOp, src: Source) -> None:
-        helper = self._table_helper(op)
-        self._elementwise_unary(op, op.input, src, lambda x: f"{helper}({x})")
-
-    def _elementwise_unary(
-        self, op: Operation, x: SSAValue, src: Source, expr: Callable[[str], str]
-    ) -> None:
-        xv = self.vars[x]
-        out = self.declare(op.results[0], xv.shape, xv.bound, "v", src)
-        self.loops(src, [out.size], lambda idx: [f"{out.name}[{idx[0]}] = {expr(xv.at(idx[0]))};"])
-
     # -- matrix products -------------------------------------------------------
 
     def _dot(
@@ -648,7 +456,7 @@ class CppPrinter:
         lead: list[str],
     ) -> None:
         n, m, k = self.fresh("n"), self.fresh("m"), self.fresh("k")
-        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
         with src.indent():
             src.line(f"for (int {m} = 0; {m} < {rows}; {m}++) {{")
             with src.indent():
@@ -858,7 +666,7 @@ class CppPrinter:
             src,
         )
         n, blk = self.fresh("n"), self.fresh("q")
-        src.line(f"for (int {n} = 0; {n} < {_product(xv.shape[:-1])}; {n}++) {{")
+        src.line(f"for (int {n} = 0; {n} < {product(xv.shape[:-1])}; {n}++) {{")
         with src.indent():
             src.line(f"for (int {blk} = 0; {blk} < {q}; {blk}++) {{")
             with src.indent():
@@ -892,7 +700,7 @@ class CppPrinter:
         )
         acc = self.ctype(op.result.type)
         n, i, j, c = (self.fresh(s) for s in "npfq")
-        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
         with src.indent():
             src.line(f"for (int {i} = 0; {i} < {p}; {i}++) {{")
             with src.indent():
@@ -931,19 +739,19 @@ class CppPrinter:
             assert rt is not None
             fft, stage0, last = self._fft_helper(b, fa, frac, rt.round_mode, out_t)
             # the real part is b * x: the division by b moves the binary point
-            scale = lambda v: f"ernnc_from_raw<{out_t}>(ernnc_raw({v}))"  # noqa: E731
+            scale = lambda v: f"ernnc_from_raw<{out_t}>(ernnc_raw({v}))"
         else:
             fft, stage0, last = self._fft_helper(b, None, None, "trn", out_t)
-            scale = lambda v: f"{v} / {b}"  # noqa: E731
+            scale = lambda v: f"{v} / {b}"
         n, blk = self.fresh("n"), self.fresh("p")
-        src.line(f"for (int {n} = 0; {n} < {_product(lead)}; {n}++) {{")
+        src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
         with src.indent():
             src.line(f"for (int {blk} = 0; {blk} < {p}; {blk}++) {{")
             with src.indent():
                 src.line(f"{stage0} re[{b}], im[{b}];")
                 src.line(f"{last} tre[{b}], tim[{b}];")
                 base = f"({n} * {p} + {blk}) * {f}"
-                src.line(f"// the conjugate of the Hermitian-extended bins through the forward FFT")
+                src.line("// the conjugate of the Hermitian-extended bins through the forward FFT")
                 src.line(f"for (int j = 0; j < {f}; j++) {{")
                 src.line(f"    re[j] = {av.at(f'({base} + j) * 2')};")
                 src.line(f"    im[j] = -{av.at(f'({base} + j) * 2 + 1')};")
@@ -1015,8 +823,8 @@ class CppPrinter:
                 known_b = [str(s) for s in spec if s > 0] + [
                     xv.bound[j] for j, s in enumerate(spec) if s == 0
                 ]
-                shape.append(f"{xv.size} / ({_product(known)})")
-                bound.append(f"{xv.capacity} / ({_product(known_b)})")
+                shape.append(f"{xv.size} / ({product(known)})")
+                bound.append(f"{xv.capacity} / ({product(known_b)})")
             else:
                 shape.append(str(d))
                 bound.append(str(d))
@@ -1038,10 +846,6 @@ class CppPrinter:
             shape.insert(a, "1")
             bound.insert(a, "1")
         self._alias(op, shape, bound)
-
-    def _print_nn_cast(self, op: nn.CastOp, src: Source) -> None:
-        ctype = self.ctype(op.result.type)
-        self._elementwise(op, src, lambda e: f"({ctype}){e[0]}")
 
     def _print_nn_concat(self, op: nn.ConcatOp, src: Source) -> None:
         ins = [self.vars[v] for v in op.inputs]
@@ -1136,9 +940,14 @@ class CppPrinter:
     def _print_nn_split(self, op: nn.SplitOp, src: Source) -> None:
         xv = self.vars[op.input]
         axis = op.axis.value.data
+        in_place = split_in_place(op)
         for r, o, s in zip(op.outputs, op.offsets(), op.split_sizes()):
             shape, bound = list(xv.shape), list(xv.bound)
             shape[axis] = bound[axis] = str(s)
+            if in_place:
+                self.vars[r] = Var(xv.name, xv.ctype, shape, bound, xv.raw)
+                self.views[r] = View(op.input, axis, o)
+                continue
             out = self.declare(r, shape, bound, "part", src)
 
             def body(idx: list[str], out: Var = out, o: int = o) -> list[str]:
@@ -1241,9 +1050,7 @@ class CppPrinter:
                 src.line(
                     f"for (int i = 0; i < {xs.size}; i++) {xs.name}[i] = {xv.at(f'{tt} * {xs.size} + i')};"
                 )
-                for inner in list(block.ops)[:-1]:
-                    self.comment(inner, src)
-                    self.print_op(inner, src)
+                self.print_ops(list(block.ops)[:-1], src)
                 h = tensor_shape(op.y.type)[2]
                 n = self.fresh("n")
                 src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")

@@ -12,8 +12,8 @@
 // CHECK:       void ernnc_top(const float in_X[ERNNC_MAX_T * ERNNC_MAX_N * 2], float out_Y_h[ERNNC_MAX_N * 2], int dim_T, int dim_N) {
 // CHECK-NEXT:    ERNNC_PRAGMA(HLS INTERFACE m_axi port=in_X offset=slave bundle=gmem depth=32768)
 // CHECK:         ERNNC_PRAGMA(HLS INTERFACE s_axilite port=return)
-// CHECK:         // fxp.cast X
-// CHECK:         v{{[0-9]+}}[[[I:i[0-9]+]]] = (fx16_6)(in_X[[[I]]] == in_X[[[I]]] ? in_X[[[I]]] : 0);
+// CHECK:         // element-wise: 1 op in one loop
+// CHECK:           fx16_6 t{{[0-9]+}} = (fx16_6)(in_X[[[I:i[0-9]+]]] == in_X[[[I]]] ? in_X[[[I]]] : 0);  // fxp.cast X
 // CHECK:         // ---- layer0 forward: RNN time loop, states on chip ----
 // CHECK:         for (int s = 0; s < dim_T; s++) {
 // CHECK:           // circ.rfft
@@ -23,7 +23,8 @@
 // CHECK:           // circ.mac layer0.fwd.R
 // CHECK:           // circ.irfft
 // CHECK:           [[FFT]](re, im, tre, tim);
-// CHECK:           = [[TANH]](v{{[0-9]+}}[i{{[0-9]+}}]);
+// CHECK:           // element-wise: {{[0-9]+}} ops in one loop
+// CHECK:           = [[TANH]](t{{[0-9]+}});  // fxp.pwl Tanh layer0.fwd.act
 // CHECK:       // ---- ernnc_top.h ----
 // CHECK:       #define ERNNC_MAX_N 128  // N
 // CHECK:       #define ERNNC_MAX_T 128  // T
