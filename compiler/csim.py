@@ -149,7 +149,12 @@ def run_csim(
         except ValueError as e:
             raise ErnncError(str(e)) from None
     else:
-        inputs = random_inputs_for(sig, samples=samples, steps=steps, seed=seed)
+        axes = {
+            p["name"]: (p["time_axis"], p["batch_axis"])
+            for p in manifest["inputs"]
+            if "time_axis" in p
+        }
+        inputs = random_inputs_for(sig, samples=samples, steps=steps, seed=seed, axes=axes)
 
     # the symbolic dims' sizes, and bounds raised where the inputs exceed them
     defines: list[str] = []

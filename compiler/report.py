@@ -154,12 +154,19 @@ def accuracy_section(
         raise ErnncError(f"{source}: {e}") from None
     return {
         "inputs": source,
-        "samples": _samples(inputs),
+        "samples": _samples(dense, inputs),
         "outputs": output_errors(want, got, _classifier_outputs(compressed)),
     }
 
 
-def _samples(inputs: dict[str, np.ndarray]) -> int:
+def _samples(module: ModuleOp, inputs: dict[str, np.ndarray]) -> int:
+    """The number of sequences: the batch size of the first scan, found by
+    following its input back through transposes and casts to a model input
+    (time-major, batch-first or otherwise)."""
+    from ..dialects.signature import sequence_axes
+
+    for name, (_, batch) in sequence_axes(module).items():
+        return int(inputs[name].shape[batch])
     first = next(iter(inputs.values()))
     return int(first.shape[1]) if first.ndim >= 2 else 1
 
@@ -310,7 +317,7 @@ def quantization_section(float_ir: ModuleOp, fixed_ir: ModuleOp, inputs: dict, s
                 activations.append(activation_entry(op))
     return {
         "inputs": source,
-        "samples": _samples(inputs),
+        "samples": _samples(fixed_ir, inputs),
         "fft": "bit growth: sums are exact, twiddle products round to the data's binary point",
         "tensors": tensors,
         "activations": activations,

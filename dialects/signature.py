@@ -50,3 +50,25 @@ def inputs(fn: func.FuncOp) -> list[Port]:
 def outputs(fn: func.FuncOp) -> list[Port]:
     types = fn.function_type.outputs.data
     return [_port(fn.res_attrs, i, f"output{i}", t) for i, t in enumerate(types)]
+
+
+def sequence_axes(module: ModuleOp) -> dict[str, tuple[int, int]]:
+    """For each input that a ``cell.scan`` reads as its sequence: (time axis,
+    batch axis) of that input, found by following the scan's input back
+    through transposes and casts (time-major, batch-first or otherwise)."""
+    from . import cell, fxp, nn
+
+    fn = main_func(module)
+    args = list(fn.body.block.args)
+    ports = inputs(fn)
+    found: dict[str, tuple[int, int]] = {}
+    for scan in (op for op in module.walk() if isinstance(op, cell.ScanOp)):
+        v, axes = scan.x, [0, 1]
+        while isinstance(v.owner, nn.TransposeOp | nn.CastOp | fxp.CastOp):
+            if isinstance(v.owner, nn.TransposeOp):
+                perm = v.owner.prop_values()["perm"]
+                axes = [perm[a] for a in axes]
+            v = v.owner.operands[0]
+        if v in args:
+            found.setdefault(ports[args.index(v)].name, (axes[0], axes[1]))
+    return found

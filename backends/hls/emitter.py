@@ -84,6 +84,7 @@ class CppPrinter(PointwisePrinter):
             self.func = signature.main_func(module)
         except ValueError as e:
             raise HlsError(str(e)) from None
+        self.module = module
         self.max_dims = max_dims or {}
         self.ids = Identifiers()
         self.top = self.ids(top)
@@ -254,6 +255,7 @@ class CppPrinter(PointwisePrinter):
 
     def _manifest(self, ports: list[str], outs: list[str]) -> dict:
         fn = self.func
+        axes = signature.sequence_axes(self.module)
         return {
             "top": self.top,
             "fixed_point": bool(self.typedefs),
@@ -263,6 +265,11 @@ class CppPrinter(PointwisePrinter):
                     "port": port,
                     "dtype": dtype_of(p.type.element_type).name,  # type: ignore[attr-defined]
                     "dims": list(p.dims),
+                    **(
+                        {"time_axis": axes[p.name][0], "batch_axis": axes[p.name][1]}
+                        if p.name in axes
+                        else {}
+                    ),
                 }
                 for p, port in zip(signature.inputs(fn), ports)
             ],

@@ -25,13 +25,21 @@ Signature = list[tuple[str, np.dtype, list[int | str]]]
 def random_inputs(
     module: ModuleOp, samples: int = 4, steps: int = 16, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    return random_inputs_for(input_signature(module), samples, steps, seed)
+    from ...dialects.signature import sequence_axes
+
+    return random_inputs_for(input_signature(module), samples, steps, seed, sequence_axes(module))
 
 
 def random_inputs_for(
-    sig: Signature, samples: int = 4, steps: int = 16, seed: int = 0
+    sig: Signature,
+    samples: int = 4,
+    steps: int = 16,
+    seed: int = 0,
+    axes: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Standard-normal inputs for a signature of (name, dtype, dims). The sequence axis of a 3-D input (its first
+    """Standard-normal inputs for a signature of (name, dtype, dims); ``axes``
+    gives an input's (time, batch) axes where the model says (see
+    ``signature.sequence_axes``), otherwise they are guessed as follows. The sequence axis of a 3-D input (its first
     symbolic dim that is not the batch of an integer input) is ``steps``
     long, other symbolic dims ``samples``; integer inputs (sequence lengths)
     are uniform in [1, the sequence's length]."""
@@ -39,7 +47,15 @@ def random_inputs_for(
     batch = {d for _, dtype, dims in sig if dtype.kind in "iu" for d in dims if isinstance(d, str)}
     sizes: dict[str, int] = {}
     longest = steps
+    for name, (time, _) in (axes or {}).items():
+        dims = next(d for n, _, d in sig if n == name)
+        if isinstance(dims[time], str):
+            sizes.setdefault(dims[time], steps)
+        else:
+            longest = dims[time]
     for _, dtype, dims in sig:
+        if axes:
+            break
         if len(dims) == 3 and dtype.kind == "f":
             seq = next((d for d in dims if isinstance(d, str) and d not in batch), None)
             if seq is not None:
