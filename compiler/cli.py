@@ -19,6 +19,7 @@ STAGE_HELP = {
     "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
     "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
     "quantized": "fixed-point types (--precision): exact arithmetic, explicit casts, fitted activations",
+    "scheduled": "parallelism sized to the FPGA (--device, --clock, --schedule): what pragmas and estimates read",
 }
 
 EPILOG = """\
@@ -102,18 +103,39 @@ def build_parser() -> argparse.ArgumentParser:
         "with the NumPy model `ernnc csim` checks it against), all (both; default)",
     )
     p.add_argument(
-        "--part",
-        default=None,
-        help="FPGA part of the HLS project (default xcku060-ffva1156-2-e, the Kintex "
-        "UltraScale KU060 of C-LSTM)",
+        "--device",
+        default="ku060",
+        help="FPGA the design is scheduled and estimated for (default ku060, the Kintex "
+        "UltraScale KU060 of ESE and C-LSTM; --list-devices)",
     )
     p.add_argument(
         "--clock",
         type=float,
-        default=None,
+        default=200.0,
         metavar="MHZ",
-        help="target clock of the HLS project in MHz (default 200)",
+        help="target clock in MHz (default 200)",
     )
+    p.add_argument(
+        "--schedule",
+        metavar="SPEC",
+        default="",
+        help="fix parts of the schedule instead of choosing them: 'parallel=16,layer1.lanes=4,"
+        "layer0.bwd.units=2' (parallel: output blocks per cycle of each MAC; units: FFTs at once; "
+        "lanes: elements per cycle of element-wise loops)",
+    )
+    p.add_argument(
+        "--max-util",
+        type=float,
+        default=0.8,
+        metavar="FRACTION",
+        help="share of each FPGA resource the schedule may use (default 0.8)",
+    )
+    p.add_argument(
+        "--part",
+        default=None,
+        help="FPGA part of the HLS project (default: the device's, e.g. xcku060-ffva1156-2-e)",
+    )
+    p.add_argument("--list-devices", action="store_true", help="list the FPGA devices and exit")
     p.add_argument(
         "--top",
         default="ernnc_top",
@@ -243,8 +265,26 @@ def _pipeline_options(args: argparse.Namespace):  # noqa: ANN202 - lazy import o
             f"--activations {impl}: approximate activations need --precision fixed<...> or auto"
         )
     calib = str(args.calib) if args.calib is not None else ""
+    from ..hardware.devices import device
+
+    try:
+        device(args.device)
+    except ValueError as e:
+        raise ErnncError(f"--device: {e}") from None
+    if not 0 < args.max_util <= 1:
+        raise ErnncError(f"--max-util {args.max_util:g}: expected a fraction in (0, 1]")
+    if not 0 < args.clock < float("inf"):
+        raise ErnncError(f"--clock {args.clock:g}: expected a positive frequency in MHz")
     return PipelineOptions(
-        block_size=args.block_size, precision=args.precision, activations=impl, calib=calib
+        block_size=args.block_size,
+        precision=args.precision,
+        activations=impl,
+        calib=calib,
+        device=args.device,
+        clock=args.clock,
+        schedule=args.schedule,
+        max_dims=args.max_dims,
+        max_util=args.max_util,
     )
 
 
@@ -258,7 +298,16 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     if args.list_stages:
         for k, v in STAGE_HELP.items():
-            print(f"{k:<8} {v}")
+            print(f"{k:<9} {v}")
+        return 0
+    if args.list_devices:
+        from ..hardware.devices import devices
+
+        for d in devices().values():
+            print(
+                f"{d.key:<7} {d.name:<32} DSP {d.dsp:>6,}  BRAM36 {d.bram36:>5,}  URAM {d.uram:>5,}  "
+                f"LUT {d.lut:>9,}  FF {d.ff:>9,}  {d.part}"
+            )
         return 0
     if args.load_pass_plugin:
         from .plugins import load_pass_plugin
@@ -328,7 +377,7 @@ def _main(args: argparse.Namespace) -> int:
 
         from .report import format_table, large_error_warnings
 
-        report = build_report(result, args.model, args.calib, pipeline)
+        report = build_report(result, args.model, args.calib, pipeline, dict(hls.max_dims))
 
         def write(directory: Path) -> None:
             float_model = result.snapshots.get("fft") if options.quantized else None
@@ -350,6 +399,8 @@ def _main(args: argparse.Namespace) -> int:
             print(format_table(report))
         for warning in large_error_warnings(report):
             print(f"ernnc: {warning}", file=sys.stderr)
+        if "does_not_fit" in report.get("hardware", {}):
+            print(f"ernnc: warning: {report['hardware']['does_not_fit']}", file=sys.stderr)
     if args.time_passes:
         result.runner.report_times(sys.stderr)
     return 0

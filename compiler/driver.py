@@ -72,6 +72,7 @@ def parse_mlir(text: str, source: str) -> ModuleOp:
 # ops that first appear at a stage, latest stage first (a stage missing here
 # is recognised by no op of its own)
 STAGE_OPS: dict[str, frozenset[str]] = {
+    "scheduled": frozenset({"ernn.target"}),  # a module attribute, the stage adds no ops
     "quantized": frozenset({"fxp.cast", "fxp.constant", "fxp.pwl", "fxp.lut"}),
     "fft": frozenset({"circ.rfft", "circ.mac", "circ.irfft"}),
     "circulant": frozenset({"circ.matvec"}),
@@ -84,7 +85,7 @@ def detect_stage(module: ModuleOp) -> str:
     """The latest stage whose ops the module holds. A circulant or FFT stage
     IR with every matrix dense (block size 1) is read as "cell", which
     continues identically."""
-    names = {op.name for op in module.walk()}
+    names = {op.name for op in module.walk()} | set(module.attributes)
     for stage in reversed(STAGES):
         if STAGE_OPS.get(stage, frozenset()) & names:
             return stage
@@ -272,7 +273,13 @@ def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def build_report(result: Compiled, model: Path, calib: Path | None, pipeline: str) -> dict:
+def build_report(
+    result: Compiled,
+    model: Path,
+    calib: Path | None,
+    pipeline: str,
+    max_dims: dict[str, int] | None = None,
+) -> dict:
     """report.json's content (see docs/report.md)."""
     from .. import __version__
     from . import report as rp
@@ -298,6 +305,9 @@ def build_report(result: Compiled, model: Path, calib: Path | None, pipeline: st
             report["accuracy"] = rp.accuracy_section(cell_ir, compressed, inputs, source)
     if quantized and float_ir is not None:
         report["quantization"] = rp.quantization_section(float_ir, result.module, inputs, source)
+    hardware = rp.hardware_section(result.module, max_dims or {})
+    if hardware is not None:
+        report["hardware"] = hardware
     return report
 
 
@@ -348,15 +358,15 @@ class HlsOptions:
 
 def write_hls(module: ModuleOp, directory: Path, options: HlsOptions) -> None:
     """The HLS project in ``directory`` (see backends/hls)."""
-    from ..backends.hls import DEFAULT_CLOCK_MHZ, DEFAULT_PART, HlsError, emit_hls
+    from ..backends.hls import HlsError, emit_hls
 
     max_dims = dict(options.max_dims)
     try:
         project = emit_hls(
             module,
             top=options.top,
-            part=DEFAULT_PART if options.part is None else options.part,
-            clock_mhz=DEFAULT_CLOCK_MHZ if options.clock_mhz is None else options.clock_mhz,
+            part=options.part,
+            clock_mhz=options.clock_mhz,
             max_dims=max_dims,
         )
     except HlsError as e:

@@ -30,6 +30,7 @@ STAGES: dict[str, str] = {
     "circulant": "weight matrices projected onto block-circulant ones (--block-size)",
     "fft": "decoupled FFT form: rfft, frequency-domain MAC, one irfft per output block",
     "quantized": "fixed-point types (--precision): exact arithmetic, explicit casts, fitted activations",
+    "scheduled": "parallelism sized to the FPGA (--device, --clock, --schedule): what pragmas and estimates read",
 }
 
 CLEANUP = "canonicalize,cse,dce"
@@ -47,6 +48,12 @@ class PipelineOptions:
     activations: str = "pwl:64"
     # --calib: inputs for calibration; empty means random inputs
     calib: str = ""
+    # --device, --clock (MHz), --schedule overrides, --max-dims, --max-util
+    device: str = "ku060"
+    clock: float = 200.0
+    schedule: str = ""
+    max_dims: str = ""
+    max_util: float = 0.8
 
     @property
     def quantized(self) -> bool:
@@ -93,6 +100,14 @@ def default_pipeline(options: PipelineOptions) -> list[tuple[str, str]]:
         )
         quantize = f"ernn-quantize{{precision={quote(options.precision)} activations={quote(options.activations)}}}"
         stages[-1] = ("quantized", f"{calibrate},{quantize},{CLEANUP}")
+    schedule = (
+        f"ernn-schedule{{device={quote(options.device)} clock={float(options.clock)!r} "
+        f"max-util={float(options.max_util)!r}"
+        + (f" overrides={quote(options.schedule)}" if options.schedule else "")
+        + (f" max-dims={quote(options.max_dims)}" if options.max_dims else "")
+        + "}"
+    )
+    stages.append(("scheduled", schedule))
     return stages
 
 

@@ -335,6 +335,72 @@ def _errors_lines(title: str, outputs: dict) -> list[str]:
     return lines
 
 
+def hardware_section(module: ModuleOp, max_dims: dict[str, int]) -> dict | None:
+    """Resources, latency and throughput of the scheduled design (estimates)."""
+    from ..hardware.devices import RESOURCES, device
+    from ..hardware.estimate import ASSUMPTIONS, estimate
+    from ..hardware.schedule import target_of
+    from ..passes.schedule import no_fit_message
+
+    target = target_of(module)
+    if target is None:
+        return None
+    est = estimate(module, device(target.device), target.clock_mhz, max_dims)
+    util = est.utilization()
+    return {
+        "note": "estimates from an analytic model, not synthesis results (docs/estimates.md)",
+        "device": target.device,
+        "part": target.part,
+        "clock_mhz": target.clock_mhz,
+        "resources": {
+            r: {
+                "used": round(est.used(r), 1),
+                "available": est.device.available(r),
+                "utilization": round(util[r], 4),
+            }
+            for r in RESOURCES
+        },
+        "binding": est.binding,
+        "fits": est.fits,
+        "cycles_per_step": est.cycles_per_step,
+        "latency_per_frame_us": round(est.latency_us, 3),
+        "frames_per_second": round(est.fps, 1),
+        "dense_equivalent_gops": round(est.gops, 2),
+        "loops": [
+            {
+                "what": c.what,
+                "where": c.where,
+                "schedule": c.knob,
+                "cycles": c.cycles,
+                "dsp": c.dsp,
+                "bram36": c.bram36,
+                "lut": c.lut,
+                "ff": c.ff,
+            }
+            for c in est.costs
+        ],
+        "assumptions": list(ASSUMPTIONS),
+        **({} if est.fits else {"does_not_fit": no_fit_message(module, est)}),
+    }
+
+
+def _hardware_lines(hw: dict) -> list[str]:
+    res = hw["resources"]
+    parts = [
+        f"{name} {res[r]['used']:,.0f}/{res[r]['available']:,} ({100 * res[r]['utilization']:.0f}%)"
+        for r, name in (("dsp", "DSP"), ("bram36", "BRAM36"), ("lut", "LUT"), ("ff", "FF"))
+    ]
+    return [
+        f"hardware estimate, {hw['device']} at {hw['clock_mhz']:g} MHz: "
+        + ", ".join(parts)
+        + f"; bound by {hw['binding']}"
+        + ("" if hw["fits"] else " (does NOT fit)"),
+        f"  {hw['cycles_per_step']:,} cycles/step, {hw['latency_per_frame_us']:.2f} us/frame, "
+        f"{hw['frames_per_second']:,.0f} frames/s, {hw['dense_equivalent_gops']:,.1f} GOPS "
+        "dense-equivalent (estimates; docs/estimates.md)",
+    ]
+
+
 def format_table(report: dict) -> str:
     lines: list[str] = []
     comp = report.get("compression")
@@ -375,6 +441,9 @@ def format_table(report: dict) -> str:
                 f"{worst['max_error']:.3g} over its input range"
             )
         lines += _errors_lines(f"bit-accurate against float ({q['inputs']}):", q["outputs"])
+    hw = report.get("hardware")
+    if hw:
+        lines += _hardware_lines(hw)
     return "\n".join(lines)
 
 

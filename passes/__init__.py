@@ -21,6 +21,7 @@ ERNNC_PASSES: dict[str, tuple[str, str]] = {
     "ernn-circulant-to-fft": ("circulant_to_fft", "CirculantToFFT"),
     "ernn-calibrate": ("calibrate", "Calibrate"),
     "ernn-quantize": ("quantize", "Quantize"),
+    "ernn-schedule": ("schedule", "Schedule"),
 }
 
 

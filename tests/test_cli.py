@@ -78,6 +78,7 @@ def test_emit_prints_each_stage(capsys):
         "circulant": "circ.matvec",
         "fft": "circ.irfft",
         "quantized": "fxp.cast",
+        "scheduled": "ernn.schedule",
     }
     assert list(marks) == list(STAGES)
     model = str(ZOO / "gru_l1_uni_dyn_op20.onnx")

@@ -37,9 +37,8 @@ JOBS = max(2, os.cpu_count() or 2)
 
 
 def build(model: Path | onnx.ModelProto, out: Path, options: PipelineOptions, **hls) -> Path:
-    """OUT/model_ref.py and OUT/hls/ as the CLI writes them."""
-    stage = "quantized" if options.quantized else "fft"
-    module = compile_module(model, stage, options)
+    """OUT/model_ref.py and OUT/hls/ as the CLI writes them (scheduled for the KU060)."""
+    module = compile_module(model, "scheduled", options)
     out.mkdir(parents=True)
     write_numpy(module, out)
     write_hls(module, out / "hls", HlsOptions(**hls))

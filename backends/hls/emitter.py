@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ...circulant import Blocking, expand
 from ...dialects import cell, circ, fxp, nn, signature
@@ -39,14 +39,23 @@ from ...dialects.fxp import FixedType, fixed_of
 from ...dialects.shapes import DYN, tensor_shape
 from ...fixedpoint import twiddles
 from ..numpy.source import Source
+from ...hardware.schedule import knob, target_of
 from .cpp import HlsError, Var, flat_index, float_literal, product, raw_ctype
 from .names import Identifiers, comment_text
-from .pointwise import POINTWISE, PointwisePrinter, View, iteration_shape
+from .pointwise import (
+    PointwisePrinter,
+    View,
+    iteration_shape,
+    pointwise_groups,
+    pointwise_operands,
+    split_in_place,
+)
 from .support import BUILD_TCL, CXXFLAGS, MAKEFILE, support_header
 
 DEFAULT_PART = "xcku060-ffva1156-2-e"  # Kintex UltraScale KU060, the ESE/C-LSTM board
 DEFAULT_CLOCK_MHZ = 200.0
 DEFAULT_MAX_DIM = 128
+DEFAULT_BATCH_BOUND = 1
 FLOAT_TWIDDLE = "float"
 
 
@@ -73,19 +82,27 @@ _LAYOUT_OPS = (
 )
 
 
-def split_in_place(op: nn.SplitOp) -> bool:
-    """Parts only element-wise ops read are views of the input, not copies."""
-    return all(isinstance(use.operation, POINTWISE) for r in op.outputs for use in r.uses)
-
-
 class CppPrinter(PointwisePrinter):
-    def __init__(self, module: ModuleOp, top: str, max_dims: dict[str, int] | None = None):
+    def __init__(
+        self,
+        module: ModuleOp,
+        top: str,
+        max_dims: dict[str, int] | None = None,
+        tables: bool = True,
+    ):
+        # tables=False: constants' values are not printed (for sizing the design)
+        self.tables = tables
         try:
             self.func = signature.main_func(module)
         except ValueError as e:
             raise HlsError(str(e)) from None
         self.module = module
         self.max_dims = max_dims or {}
+        axes = signature.sequence_axes(module)
+        self.batch_dims: set[str] = set()
+        for port in signature.inputs(self.func):
+            if port.name in axes and isinstance(port.dims[axes[port.name][1]], str):
+                self.batch_dims.add(str(port.dims[axes[port.name][1]]))
         self.ids = Identifiers()
         self.top = self.ids(top)
         self.vars: dict[SSAValue, Var] = {}
@@ -95,6 +112,7 @@ class CppPrinter(PointwisePrinter):
         self._helper_of: dict[tuple, str] = {}
         self._ffts: dict[tuple, tuple[str, str, str]] = {}
         self.views: dict[SSAValue, View] = {}  # split parts read in place
+        self.table_banks: list[tuple[str, int]] = []  # weight tables read in parallel
         self.symbols: dict[str, tuple[str, str]] = {}  # ONNX dim name -> (C++ arg, max macro)
         self._tmp = 0
 
@@ -153,9 +171,16 @@ class CppPrinter(PointwisePrinter):
     def symbol(self, name: str) -> tuple[str, str]:
         if name not in self.symbols:
             arg = self.ids(f"dim_{name}")
-            macro = "ERNNC_MAX_" + arg[4:].upper()
+            macro = self.ids("ERNNC_MAX_" + arg[4:].upper())
             self.symbols[name] = (arg, macro)
         return self.symbols[name]
+
+    def bound_of(self, name: str) -> int:
+        """The bound of a symbolic dim: --max-dims, else 1 for a batch (the
+        papers' accelerators take one sequence at a time), else 128."""
+        if name in self.max_dims:
+            return self.max_dims[name]
+        return DEFAULT_BATCH_BOUND if name in self.batch_dims else DEFAULT_MAX_DIM
 
     def shape_of(
         self, v: SSAValue, runtime: list[str], bound: list[str]
@@ -176,8 +201,22 @@ class CppPrinter(PointwisePrinter):
         # static: buffers sized by the dims' bounds would overflow the stack of
         # a C simulation; each call writes them before reading them
         src.line(f"static {var.ctype} {var.name}[{var.capacity}];")
+        banks = self.banks(v)
+        if banks > 1:
+            src.line(f"ERNNC_PRAGMA(HLS ARRAY_PARTITION variable={var.name} cyclic factor={banks})")
         self.vars[v] = var
         return var
+
+    @staticmethod
+    def banks(v: SSAValue) -> int:
+        """Banks of a buffer: as many as its writer or a reader takes
+        elements per cycle (the schedule's parallel, units and lanes)."""
+        ops = [use.operation for use in v.uses]
+        if isinstance(v.owner, Operation):
+            ops.append(v.owner)
+        elif isinstance(v.owner, Block) and isinstance(v.owner.parent_op(), cell.ScanOp):
+            ops.append(v.owner.parent_op())  # type: ignore[arg-type]
+        return max([1] + [knob(op, key) for op in ops for key in ("parallel", "units", "lanes")])
 
     # -- loops ---------------------------------------------------------------
 
@@ -187,8 +226,10 @@ class CppPrinter(PointwisePrinter):
         shape: Sequence[str],
         body: Callable[[list[str]], list[str]],
         pipeline: bool = True,
+        lanes: int = 1,
     ) -> None:
-        """Nested loops over ``shape``; the innermost is pipelined."""
+        """Nested loops over ``shape``; the innermost is pipelined and
+        unrolled ``lanes`` times."""
         idx = [self.fresh("i") for _ in shape]
         depth = 0
         for i, d in zip(idx, shape):
@@ -197,6 +238,8 @@ class CppPrinter(PointwisePrinter):
             depth += 1
         if pipeline and shape:
             src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+            if lanes > 1:
+                src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={lanes})")
         src.lines_(body(idx))
         for _ in range(depth):
             src._indent -= 1
@@ -240,10 +283,7 @@ class CppPrinter(PointwisePrinter):
                 )
         dims = [f"int {arg}" for arg, _ in self.symbols.values()]
         signature_line = f"void {self.top}({', '.join(params + out_params + dims)})"
-        bounds = {
-            macro: self.max_dims.get(name, DEFAULT_MAX_DIM)
-            for name, (_, macro) in self.symbols.items()
-        }
+        bounds = {macro: self.bound_of(name) for name, (_, macro) in self.symbols.items()}
         self.port_depths = [
             math.prod(bounds[d] if d in bounds else int(d) for d in var.bound)
             for var in [self.vars[a] for a in fn.body.block.args] + self.output_shapes
@@ -281,7 +321,7 @@ class CppPrinter(PointwisePrinter):
                 name: {
                     "arg": arg,
                     "macro": macro,
-                    "max": self.max_dims.get(name, DEFAULT_MAX_DIM),
+                    "max": self.bound_of(name),
                 }
                 for name, (arg, macro) in self.symbols.items()
             },
@@ -305,7 +345,7 @@ class CppPrinter(PointwisePrinter):
         header.line("")
         header.line("// Bounds of the symbolic dimensions, for on-chip buffers (override with -D).")
         for name, (arg, macro) in sorted(self.symbols.items(), key=lambda kv: kv[1][0]):
-            bound = self.max_dims.get(name, DEFAULT_MAX_DIM)
+            bound = self.bound_of(name)
             header.lines_(
                 [f"#ifndef {macro}", f"#define {macro} {bound}  // {comment_text(name)}", "#endif"]
             )
@@ -338,6 +378,9 @@ class CppPrinter(PointwisePrinter):
             for arg, _ in self.symbols.values():
                 cpp.line(f"ERNNC_PRAGMA(HLS INTERFACE s_axilite port={arg})")
             cpp.line("ERNNC_PRAGMA(HLS INTERFACE s_axilite port=return)")
+            for name, banks in self.table_banks:
+                # rows of bank k are the k-th of each parallel group (see _dot, circ.mac)
+                cpp.line(f"ERNNC_PRAGMA(HLS ARRAY_PARTITION variable={name} block factor={banks})")
         cpp.lines_(body.lines)
         cpp.line("}")
 
@@ -383,27 +426,21 @@ class CppPrinter(PointwisePrinter):
     def print_ops(self, ops: list[Operation], src: Source) -> None:
         """The ops of a block in order; runs of element-wise ops over the
         same iteration space as one loop (pointwise.py)."""
-        group: list[Operation] = []
-        shape: tuple[list[str], list[str]] = ([], [])
-        pending: dict[SSAValue, Var] = {}  # the group's values, for shapes only
-        for op in ops:
-            if isinstance(op, POINTWISE):
-                operands = [pending.get(v) or self.vars[v] for v in self.pointwise_operands(op)]
-                s = iteration_shape(len(tensor_shape(op.results[0].type)), operands)
-                if group and s != shape:
-                    self.print_pointwise(group, *shape, src)
-                    group, pending = [], {}
-                group.append(op)
-                shape = s
-                pending[op.results[0]] = Var("", "", *s)
-                continue
-            if group:
-                self.print_pointwise(group, *shape, src)
-                group, pending = [], {}
-            self.comment(op, src)
-            self.print_op(op, src)
-        if group:
-            self.print_pointwise(group, *shape, src)
+        pending: dict[SSAValue, Var] = {}  # shapes of values no loop has stored yet
+
+        def shape(op: Operation) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            operands = [pending.get(v) or self.vars[v] for v in pointwise_operands(op)]
+            runtime, bound = iteration_shape(len(tensor_shape(op.results[0].type)), operands)
+            pending[op.results[0]] = Var("", "", runtime, bound)
+            return tuple(runtime), tuple(bound)
+
+        for item in pointwise_groups(ops, shape):
+            if isinstance(item, list):
+                runtime, bound = (list(s) for s in shape(item[0]))
+                self.print_pointwise(item, runtime, bound, src)
+            else:
+                self.comment(item, src)
+                self.print_op(item, src)
 
     def print_op(self, op: Operation, src: Source) -> None:
         method = getattr(self, "_print_" + op.name.replace(".", "_"), None)
@@ -414,6 +451,11 @@ class CppPrinter(PointwisePrinter):
     def const_table(
         self, v: SSAValue, array: np.ndarray, ctype: str, hint: str, fixed: FixedType | None
     ) -> Var:
+        if not self.tables:
+            shape = [str(d) for d in array.shape]
+            var = Var(self.fresh(hint), ctype, shape, shape, raw=ctype if fixed else None)
+            self.vars[v] = var
+            return var
         owner = v.owner
         tensor = owner.attributes.get("tensor") if isinstance(owner, Operation) else None
         label = tensor.data if isinstance(tensor, StringAttr) else ""
@@ -438,14 +480,23 @@ class CppPrinter(PointwisePrinter):
         shape = [str(d) for d in array.shape]
         var = Var(name, ctype, shape, shape, raw=ctype if fixed is not None else None)
         self.vars[v] = var
+        if isinstance(owner, Operation) and knob(owner, "partition") > 1:
+            self.table_banks.append((name, knob(owner, "partition")))
         return var
 
+    def constant_array(self, op: Operation) -> np.ndarray:
+        """A constant's values (only its shape when sizing the design)."""
+        if not self.tables:
+            return np.broadcast_to(np.int64(0), tensor_shape(op.results[0].type))
+        return numpy_from_dense(op.value)  # type: ignore[attr-defined]
+
     def _print_arith_constant(self, op: arith.ConstantOp, src: Source) -> None:
-        arr = numpy_from_dense(op.value)  # type: ignore[arg-type]
+        arr = self.constant_array(op)
         self.const_table(op.result, arr, self.ctype(op.result.type), "c", None)
 
     def _print_fxp_constant(self, op: fxp.ConstantOp, src: Source) -> None:
-        raw = numpy_from_dense(op.value).astype(np.int64)
+        raw = self.constant_array(op)
+        raw = raw.astype(np.int64) if self.tables else raw
         t = fixed_of(op.result.type)
         self.const_table(op.result, raw, self.ctype(op.result.type), "w", t)
 
@@ -461,19 +512,49 @@ class CppPrinter(PointwisePrinter):
         w: Callable[[str, str], str],
         x: Callable[[str, str], str],
         lead: list[str],
+        parallel: int = 1,
     ) -> None:
-        n, m, k = self.fresh("n"), self.fresh("m"), self.fresh("k")
+        """out[n, m] = sum over k of w(m, k) * x(n, k); ``parallel`` rows at
+        once (row m = mm * groups + g, so that each of the P weight banks
+        holds the rows of one mm), each summed over k in order."""
+        n, g, k = self.fresh("n"), self.fresh("g"), self.fresh("k")
+        if parallel == 1:
+            src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
+            with src.indent():
+                src.line(f"for (int {g} = 0; {g} < {rows}; {g}++) {{")
+                with src.indent():
+                    src.line(f"{acc_type} acc = 0;")
+                    src.line(f"for (int {k} = 0; {k} < {terms}; {k}++) {{")
+                    with src.indent():
+                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                        src.line(f"acc += {w(g, k)} * {x(n, k)};")
+                    src.line("}")
+                    src.line(f"{out.name}[{n} * {rows} + {g}] = acc;")
+                src.line("}")
+            src.line("}")
+            return
+        groups = -(-int(rows) // parallel)
+        m = f"mm * {groups} + {g}"
+        src.line(f"// {parallel} rows at once")
         src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
         with src.indent():
-            src.line(f"for (int {m} = 0; {m} < {rows}; {m}++) {{")
+            src.line(f"for (int {g} = 0; {g} < {groups}; {g}++) {{")
             with src.indent():
-                src.line(f"{acc_type} acc = 0;")
+                src.line(f"{acc_type} acc[{parallel}];")
+                src.line("ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=acc complete)")
+                src.line(f"for (int mm = 0; mm < {parallel}; mm++) acc[mm] = 0;")
                 src.line(f"for (int {k} = 0; {k} < {terms}; {k}++) {{")
                 with src.indent():
                     src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
-                    src.line(f"acc += {w(m, k)} * {x(n, k)};")
+                    src.line(f"for (int mm = 0; mm < {parallel}; mm++) {{")
+                    with src.indent():
+                        src.line("ERNNC_PRAGMA(HLS UNROLL)")
+                        src.line(f"if ({m} < {rows}) acc[mm] += {w(f'({m})', k)} * {x(n, k)};")
+                    src.line("}")
                 src.line("}")
-                src.line(f"{out.name}[{n} * {rows} + {m}] = acc;")
+                src.line(f"for (int mm = 0; mm < {parallel}; mm++) {{")
+                src.line(f"    if ({m} < {rows}) {out.name}[{n} * {rows} + {m}] = acc[mm];")
+                src.line("}")
             src.line("}")
         src.line("}")
 
@@ -492,6 +573,7 @@ class CppPrinter(PointwisePrinter):
             lambda i, j: wv.at(f"{i} * {k} + {j}"),
             lambda n, j: xv.at(f"{n} * {k} + {j}"),
             xv.shape[:-1],
+            knob(op, "parallel"),
         )
 
     def _print_nn_matmul(self, op: nn.MatMulOp, src: Source) -> None:
@@ -547,8 +629,13 @@ class CppPrinter(PointwisePrinter):
         g = len(op.gates)
         gen = op.gen.owner
         t = fixed_of(op.gen.type)
-        arr = numpy_from_dense(gen.value)  # type: ignore[union-attr]
-        dense = expand(arr.astype(np.int64) if t else arr, Blocking(g, m // g, k, op.block_size))
+        if self.tables:
+            arr = numpy_from_dense(gen.value)  # type: ignore[union-attr]
+            dense = expand(
+                arr.astype(np.int64) if t else arr, Blocking(g, m // g, k, op.block_size)
+            )
+        else:
+            dense = np.broadcast_to(np.int64(0), (m, k))
         wv = self.const_table(op.gen, dense, self.ctype(op.gen.type), "wc", t)
         xv = self.vars[op.x]
         out = self.declare(op.result, xv.shape[:-1] + [str(m)], xv.bound[:-1] + [str(m)], "mv", src)
@@ -561,6 +648,7 @@ class CppPrinter(PointwisePrinter):
             lambda i, j: wv.at(f"{i} * {k} + {j}"),
             lambda n, j: xv.at(f"{n} * {k} + {j}"),
             xv.shape[:-1],
+            knob(op, "parallel"),
         )
 
     # -- the FFT form ------------------------------------------------------------
@@ -609,7 +697,9 @@ class CppPrinter(PointwisePrinter):
             f"static void {name}(const {types[0]} in_re[{b}], const {types[0]} in_im[{b}], {types[-1]} out_re[{b}], {types[-1]} out_im[{b}]) {{"
         )
         with h.indent():
+            # one unit, a new block every cycle; ernn-schedule's units replicate it
             h.line("ERNNC_PRAGMA(HLS INLINE off)")
+            h.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
             if tw_re:
                 h.line(f"static const {tw_t} TW_RE[{len(tw_re)}] = {{{', '.join(tw_re)}}};")
                 h.line(f"static const {tw_t} TW_IM[{len(tw_im)}] = {{{', '.join(tw_im)}}};")
@@ -651,6 +741,14 @@ class CppPrinter(PointwisePrinter):
         self._ffts[key] = (name, types[0], types[-1])
         return self._ffts[key]
 
+    @staticmethod
+    def block_loop_pragmas(op: Operation, src: Source) -> None:
+        """A loop over FFT blocks: one block a cycle per unit."""
+        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+        units = knob(op, "units")
+        if units > 1:
+            src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={units})")
+
     def _print_circ_rfft(self, op: circ.RfftOp, src: Source) -> None:
         b = op.block.value.data
         xv = self.vars[op.input]
@@ -677,6 +775,7 @@ class CppPrinter(PointwisePrinter):
         with src.indent():
             src.line(f"for (int {blk} = 0; {blk} < {q}; {blk}++) {{")
             with src.indent():
+                self.block_loop_pragmas(op, src)
                 src.line(f"{stage0} re[{b}], im[{b}];")
                 src.line(f"{last} fre[{b}], fim[{b}];")
                 src.line(f"for (int j = 0; j < {b}; j++) {{")
@@ -706,26 +805,54 @@ class CppPrinter(PointwisePrinter):
             src,
         )
         acc = self.ctype(op.result.type)
-        n, i, j, c = (self.fresh(s) for s in "npfq")
+        par = knob(op, "parallel")
+        groups = -(-p // par)
+        n, g, j, c = (self.fresh(s) for s in "ngfq")
+        i = f"(pp * {groups} + {g})" if par > 1 else g
+        src.line(
+            f"// {par} output block{'s' if par > 1 else ''} at once, the {f} bins of each "
+            f"summed over the {q} input blocks in order"
+        )
         src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
         with src.indent():
-            src.line(f"for (int {i} = 0; {i} < {p}; {i}++) {{")
+            src.line(f"for (int {g} = 0; {g} < {groups}; {g}++) {{")
             with src.indent():
-                src.line(f"for (int {j} = 0; {j} < {f}; {j}++) {{")
+                src.line(f"{acc} ar[{par}][{f}], ai[{par}][{f}];")
+                src.line("ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=ar complete dim=0)")
+                src.line("ERNNC_PRAGMA(HLS ARRAY_PARTITION variable=ai complete dim=0)")
+                src.line(f"for (int pp = 0; pp < {par}; pp++)")
+                src.line(f"    for (int {j} = 0; {j} < {f}; {j}++) ar[pp][{j}] = ai[pp][{j}] = 0;")
+                src.line(f"for (int {c} = 0; {c} < {q}; {c}++) {{")
                 with src.indent():
-                    src.line(f"{acc} ar = 0, ai = 0;")
-                    src.line(f"for (int {c} = 0; {c} < {q}; {c}++) {{")
+                    src.line(f"for (int {j} = 0; {j} < {f}; {j}++) {{")
                     with src.indent():
                         src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
-                        w = f"(({i} * {q} + {c}) * {f} + {j}) * 2"
-                        x = f"(({n} * {q} + {c}) * {f} + {j}) * 2"
-                        wr, wi = wv.at(w), wv.at(f"{w} + 1")
-                        xr, xi = xv.at(x), xv.at(f"{x} + 1")
-                        src.line(f"ar += {wr} * {xr} - {wi} * {xi};")
-                        src.line(f"ai += {wr} * {xi} + {wi} * {xr};")
+                        src.line(f"for (int pp = 0; pp < {par}; pp++) {{")
+                        with src.indent():
+                            src.line("ERNNC_PRAGMA(HLS UNROLL)")
+                            w = f"(({i} * {q} + {c}) * {f} + {j}) * 2"
+                            x = f"(({n} * {q} + {c}) * {f} + {j}) * 2"
+                            wr, wi = wv.at(w), wv.at(f"{w} + 1")
+                            xr, xi = xv.at(x), xv.at(f"{x} + 1")
+                            guard = f"if ({i} < {p}) " if p % par else ""
+                            src.line(f"{guard}{{")
+                            src.line(f"    ar[pp][{j}] += {wr} * {xr} - {wi} * {xi};")
+                            src.line(f"    ai[pp][{j}] += {wr} * {xi} + {wi} * {xr};")
+                            src.line("}")
+                        src.line("}")
                     src.line("}")
-                    src.line(f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2] = ar;")
-                    src.line(f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2 + 1] = ai;")
+                src.line("}")
+                src.line(f"for (int pp = 0; pp < {par}; pp++) {{")
+                with src.indent():
+                    src.line(f"for (int {j} = 0; {j} < {f}; {j}++) {{")
+                    with src.indent():
+                        if p % par:
+                            src.line(f"if ({i} >= {p}) continue;")
+                        src.line(f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2] = ar[pp][{j}];")
+                        src.line(
+                            f"{out.name}[(({n} * {p} + {i}) * {f} + {j}) * 2 + 1] = ai[pp][{j}];"
+                        )
+                    src.line("}")
                 src.line("}")
             src.line("}")
         src.line("}")
@@ -755,6 +882,7 @@ class CppPrinter(PointwisePrinter):
         with src.indent():
             src.line(f"for (int {blk} = 0; {blk} < {p}; {blk}++) {{")
             with src.indent():
+                self.block_loop_pragmas(op, src)
                 src.line(f"{stage0} re[{b}], im[{b}];")
                 src.line(f"{last} tre[{b}], tim[{b}];")
                 base = f"({n} * {p} + {blk}) * {f}"
@@ -1046,34 +1174,44 @@ class CppPrinter(PointwisePrinter):
                 value = self.vars[init].at("i") if init is not None else "0"
                 src.line(f"for (int i = 0; i < {fin.size}; i++) {fin.name}[i] = {value};")
             x_t = block.args[0]
-            xs = Var(self.fresh("x_t"), xv.ctype, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]])
-            src.line(f"static {xs.ctype} {xs.name}[{xs.capacity}];")
-            self.vars[x_t] = xs
+            xs = self.declare(x_t, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]], "x_t", src)
+            lanes = knob(op, "lanes")
             tt = self.fresh("t")
             loop = f"for (int s = 0; s < {t_dim}; s++)"
             src.line(f"{loop} {{")
             with src.indent():
                 src.line(f"int {tt} = {f'{t_dim} - 1 - s' if op.is_reverse else 's'};")
-                src.line(
-                    f"for (int i = 0; i < {xs.size}; i++) {xs.name}[i] = {xv.at(f'{tt} * {xs.size} + i')};"
+                self.loops(
+                    src,
+                    [xs.size],
+                    lambda i: [f"{xs.name}[{i[0]}] = {xv.at(f'{tt} * {xs.size} + {i[0]}')};"],
+                    lanes=lanes,
                 )
                 self.print_ops(list(block.ops)[:-1], src)
                 h = tensor_shape(op.y.type)[2]
-                n = self.fresh("n")
+                widths = [int(fin.shape[1]) for fin in finals]
+                n, j = self.fresh("n"), self.fresh("j")
+                src.line("// the new states, where the sequence is still running, and y")
                 src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")
                 with src.indent():
                     live = f"{tt} < {lens.at(n)}" if lens is not None else "true"
                     src.line(f"bool live = {live};")
-                    for k, (v, fin) in enumerate(zip(term.values, finals)):
-                        width = int(fin.shape[1])
-                        nv = self.vars[v]
-                        src.line(
-                            f"for (int j = 0; j < {width}; j++) if (live) {fin.name}[{n} * {width} + j] = {nv.at(f'{n} * {width} + j')};"
-                        )
-                    if y is not None:
-                        src.line(
-                            f"for (int j = 0; j < {h}; j++) {y.name}[({tt} * {n_dim} + {n}) * {h} + j] = live ? {finals[0].name}[{n} * {h} + j] : {y.ctype}(0);"
-                        )
+                    src.line(f"for (int {j} = 0; {j} < {max(widths)}; {j}++) {{")
+                    with src.indent():
+                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                        if lanes > 1:
+                            src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={lanes})")
+                        for v, fin, width in zip(term.values, finals, widths):
+                            nv = self.vars[v]
+                            cond = "live" if width == max(widths) else f"live && {j} < {width}"
+                            src.line(
+                                f"if ({cond}) {fin.name}[{n} * {width} + {j}] = {nv.at(f'{n} * {width} + {j}')};"
+                            )
+                        if y is not None:
+                            new_h = self.vars[term.values[0]].at(f"{n} * {h} + {j}")
+                            store = f"{y.name}[({tt} * {n_dim} + {n}) * {h} + {j}] = live ? {y.ctype}({new_h}) : {y.ctype}(0);"
+                            src.line(store if h == max(widths) else f"if ({j} < {h}) {store}")
+                    src.line("}")
                 src.line("}")
             src.line("}")
             if lens is not None:
@@ -1245,12 +1383,18 @@ def emit_hls(
     module: ModuleOp,
     *,
     top: str = "ernnc_top",
-    part: str = DEFAULT_PART,
-    clock_mhz: float = DEFAULT_CLOCK_MHZ,
+    part: str | None = None,
+    clock_mhz: float | None = None,
     max_dims: dict[str, int] | None = None,
 ) -> HlsProject:
     """The project of ``module``'s ``func.func``: files by name, and its manifest
-    (also written as ``design.json``)."""
+    (also written as ``design.json``). The part and clock default to the
+    module's ``ernn.target`` (ernn-schedule), else the KU060 at 200 MHz."""
+    target = target_of(module)
+    if part is None:
+        part = target.part if target is not None else DEFAULT_PART
+    if clock_mhz is None:
+        clock_mhz = target.clock_mhz if target is not None else DEFAULT_CLOCK_MHZ
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", part):
         raise HlsError(f"FPGA part {part!r}: expected letters, digits, '-', '_' and '.'")
     if not (math.isfinite(clock_mhz) and clock_mhz > 0):
@@ -1263,3 +1407,21 @@ def emit_hls(
     project.files["build.tcl"] = BUILD_TCL.format(top=top, part=part, period_ns=f"{period:g}")
     project.files["design.json"] = json.dumps(project.manifest, indent=2) + "\n"
     return project
+
+
+def design_sizes(module: ModuleOp, max_dims: dict[str, int] | None = None) -> dict[SSAValue, int]:
+    """Elements of every array the design declares for an SSA value (at the
+    dims' bounds): what the estimator sizes buffers by, from the printer
+    itself rather than a second account of the layout."""
+    printer = CppPrinter(module, "ernnc_top", max_dims, tables=False)
+    printer.print()
+    macros = {macro: printer.bound_of(name) for name, (_, macro) in printer.symbols.items()}
+    return {v: _evaluate(var.capacity, macros) for v, var in printer.vars.items()}
+
+
+def _evaluate(expr: str, macros: dict[str, int]) -> int:
+    """An array extent: integers, bound macros, * / + - and parentheses."""
+    text = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: str(macros[m.group(0)]), expr)
+    if not re.fullmatch(r"[0-9+\-*/() ]*", text):
+        raise HlsError(f"cannot size the extent {expr!r}")
+    return int(eval(text.replace("/", "//"), {"__builtins__": {}}))  # noqa: S307 - checked above

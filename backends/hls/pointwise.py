@@ -9,7 +9,7 @@ The mixin needs from the printer: ``vars``, ``fresh``, ``declare``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +19,7 @@ from ...dialects import fxp, nn
 from ...dialects.fxp import fixed_of
 from ...dialects.shapes import tensor_shape
 from ..numpy.source import Source
+from ...hardware.schedule import knob
 from .cpp import Var, flat_index, float_literal, product
 from .names import comment_text
 
@@ -36,6 +37,44 @@ POINTWISE = (
 )
 
 
+def pointwise_operands(op: Operation) -> list[SSAValue]:
+    """The operands an element-wise op reads element by element (a table
+    activation reads its tables through its helper)."""
+    if isinstance(op, fxp.PwlOp | fxp.LutOp):
+        return [op.input]
+    return list(op.operands)
+
+
+def pointwise_groups(
+    ops: Iterable[Operation], key: Callable[[Operation], object]
+) -> Iterator[Operation | list[Operation]]:
+    """``ops`` in order, each run of element-wise ops with equal ``key`` (their
+    iteration space) as one list: the loops the backend prints. Lazy: an
+    op's key is asked for after everything before it has been consumed."""
+    group: list[Operation] = []
+    shape: object = None
+    for op in ops:
+        if isinstance(op, POINTWISE):
+            k = key(op)
+            if group and k != shape:
+                yield group
+                group = []
+            group.append(op)
+            shape = k
+            continue
+        if group:
+            yield group
+            group = []
+        yield op
+    if group:
+        yield group
+
+
+def split_in_place(op: nn.SplitOp) -> bool:
+    """Parts only element-wise ops read are views of the input, not copies."""
+    return all(isinstance(use.operation, POINTWISE) for r in op.outputs for use in r.uses)
+
+
 @dataclass(frozen=True)
 class View:
     """A part of an ``nn.split`` read in place: element idx of the part is
@@ -50,14 +89,6 @@ class PointwisePrinter:
     vars: dict
     views: dict[SSAValue, View]
 
-    # -- the operands an element-wise op reads element by element --------------
-
-    @staticmethod
-    def pointwise_operands(op: Operation) -> list[SSAValue]:
-        if isinstance(op, fxp.PwlOp | fxp.LutOp):
-            return [op.input]  # the tables are read through the helper
-        return list(op.operands)
-
     def print_pointwise(
         self, ops: list[Operation], shape: list[str], bound: list[str], src: Source
     ) -> None:
@@ -70,7 +101,7 @@ class PointwisePrinter:
             r = op.results[0]
             if any(use.operation not in members for use in r.uses):
                 stored[r] = self.declare(r, shape, bound, "v", src)  # type: ignore[attr-defined]
-        external = [v for op in ops for v in self.pointwise_operands(op) if v.owner not in members]
+        external = [v for op in ops for v in pointwise_operands(op) if v.owner not in members]
         rank = len(shape)
         flat = all(v not in self.views and self.vars[v].shape == shape for v in external)
 
@@ -94,7 +125,7 @@ class PointwisePrinter:
             out_index = idx[0] if flat else flat_index(shape, idx)
             for op in ops:
                 r = op.results[0]
-                expr = self.scalar_expr(op, [element(v, idx) for v in self.pointwise_operands(op)])
+                expr = self.scalar_expr(op, [element(v, idx) for v in pointwise_operands(op)])
                 name = self.fresh("t")  # type: ignore[attr-defined]
                 scalars[r] = name
                 lines.append(f"{self.ctype(r.type)} {name} = {expr};  // {_describe(op)}")  # type: ignore[attr-defined]
@@ -102,7 +133,8 @@ class PointwisePrinter:
                     lines.append(f"{stored[r].name}[{out_index}] = {name};")
             return lines
 
-        self.loops(src, [product(shape)] if flat else shape, body)  # type: ignore[attr-defined]
+        lanes = max(knob(op, "lanes") for op in ops)
+        self.loops(src, [product(shape)] if flat else shape, body, lanes=lanes)  # type: ignore[attr-defined]
 
     # -- one scalar expression per op ----------------------------------------------
 

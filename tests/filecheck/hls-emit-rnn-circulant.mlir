@@ -10,7 +10,7 @@
 // CHECK-NOT:   static void fft2_
 // CHECK:       static fx16_6 [[TANH:pwl_tanh_[0-9]+]](fx16_6 x) {
 // CHECK:       void ernnc_top(const float in_X[ERNNC_MAX_T * ERNNC_MAX_N * 2], float out_Y_h[ERNNC_MAX_N * 2], int dim_T, int dim_N) {
-// CHECK-NEXT:    ERNNC_PRAGMA(HLS INTERFACE m_axi port=in_X offset=slave bundle=gmem depth=32768)
+// CHECK-NEXT:    ERNNC_PRAGMA(HLS INTERFACE m_axi port=in_X offset=slave bundle=gmem depth=256)
 // CHECK:         ERNNC_PRAGMA(HLS INTERFACE s_axilite port=return)
 // CHECK:         // element-wise: 1 op in one loop
 // CHECK:           fx16_6 t{{[0-9]+}} = (fx16_6)(in_X[[[I:i[0-9]+]]] == in_X[[[I]]] ? in_X[[[I]]] : 0);  // fxp.cast X
@@ -19,14 +19,14 @@
 // CHECK:           // circ.rfft
 // CHECK:           [[FFT]](re, im, fre, fim);
 // CHECK:           // circ.mac layer0.fwd.W
-// CHECK:           ar += ernnc_from_raw<fx16_6>(w_layer0_fwd_W_{{[0-9]+}}[
+// CHECK:           ar[pp][{{f[0-9]+}}] += ernnc_from_raw<fx16_6>(w_layer0_fwd_W_{{[0-9]+}}[
 // CHECK:           // circ.mac layer0.fwd.R
 // CHECK:           // circ.irfft
 // CHECK:           [[FFT]](re, im, tre, tim);
 // CHECK:           // element-wise: {{[0-9]+}} ops in one loop
 // CHECK:           = [[TANH]](t{{[0-9]+}});  // fxp.pwl Tanh layer0.fwd.act
 // CHECK:       // ---- ernnc_top.h ----
-// CHECK:       #define ERNNC_MAX_N 128  // N
+// CHECK:       #define ERNNC_MAX_N 1  // N
 // CHECK:       #define ERNNC_MAX_T 128  // T
 // CHECK:       typedef ap_fixed<16, 6> fx16_6;
 // CHECK:       // ---- ernnc_top_weights.h ----

@@ -1,0 +1,2 @@
+"""Hardware planning: the device database, the schedule annotations, the
+resource and latency estimator."""
