@@ -12,7 +12,6 @@ from pathlib import Path
 
 import onnx
 from xdsl.dialects.builtin import ModuleOp
-
 from xdsl.utils.exceptions import PassFailedException
 
 from .context import make_context

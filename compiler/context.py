@@ -8,27 +8,27 @@ from xdsl.context import Context
 def ernnc_dialects() -> dict[str, object]:
     """Name -> factory of ernnc's own dialects (imported lazily)."""
 
-    def ernn():  # noqa: ANN202
+    def ernn():
         from ..dialects.ernn import ERNN
 
         return ERNN
 
-    def nn():  # noqa: ANN202
+    def nn():
         from ..dialects.nn import NN
 
         return NN
 
-    def cell():  # noqa: ANN202
+    def cell():
         from ..dialects.cell import CELL
 
         return CELL
 
-    def circ():  # noqa: ANN202
+    def circ():
         from ..dialects.circ import CIRC
 
         return CIRC
 
-    def fxp():  # noqa: ANN202
+    def fxp():
         from ..dialects.fxp import FXP
 
         return FXP

@@ -95,7 +95,7 @@ class CsimResult:
     testbench_output: str
 
 
-def _load_model_ref(path: Path):  # noqa: ANN202 - a generated module
+def _load_model_ref(path: Path):
     spec = importlib.util.spec_from_file_location("ernnc_csim_model_ref", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -276,7 +276,7 @@ def main(argv: list[str]) -> int:
     except ErnncError as e:
         print(f"ernnc csim: error: {e}", file=sys.stderr)
         return 1
-    except Exception as e:  # noqa: BLE001 - one line, as the compiler does
+    except Exception as e:
         if args.traceback:
             raise
         print(

@@ -34,7 +34,6 @@ from ..dialects.shapes import DYN
 from .errors import ErnncError, node_label
 from .onnx_values import Const, Dim, Fill, ShapeVec, Tensor, Value, value_kind
 
-
 Handler = Callable[["Importer", "Node"], Sequence[Value]]
 HANDLERS: dict[str, Handler] = {}
 

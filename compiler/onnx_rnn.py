@@ -271,4 +271,4 @@ def _common_permutation(
     return found["X"].perm, found["X"].origin
 
 
-__all__ = ["recurrent", "resolve_activations", "Tensor"]
+__all__ = ["Tensor", "recurrent", "resolve_activations"]

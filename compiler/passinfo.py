@@ -51,8 +51,7 @@ def summary_of(cls: type[ModulePass]) -> str:
         module = sys.modules.get(cls.__module__)
         doc = (getattr(module, "__doc__", None) or "").strip()
         prefix = f"{cls.name}:"
-        if doc.startswith(prefix):
-            doc = doc[len(prefix) :]
+        doc = doc.removeprefix(prefix)
     # the first sentence or line, whichever ends first
     first = " ".join(doc.strip().split("\n\n")[0].split())
     end = first.find(". ")

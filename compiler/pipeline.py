@@ -212,6 +212,7 @@ class PassRunner:
         stream.write("  Pass execution timing report\n")
         stream.write("===-------------------------------------------===\n")
         stream.write(f"  {'wall (s)':>9}  {'%':>6}  pass\n")
-        for name, t in self.timings:
-            stream.write(f"  {t:9.4f}  {100 * t / total:5.1f}%  {name}\n")
+        stream.writelines(
+            f"  {t:9.4f}  {100 * t / total:5.1f}%  {name}\n" for name, t in self.timings
+        )
         stream.write(f"  {total:9.4f}  100.0%  total\n")

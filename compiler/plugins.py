@@ -114,7 +114,7 @@ def load_entry_points() -> None:
         origin = f"entry point {ep.name!r} ({ENTRY_POINT_GROUP}: {ep.value})"
         try:
             value = ep.load()
-        except Exception as e:  # noqa: BLE001 - any import failure of foreign code
+        except Exception as e:
             raise ErnncError(f"pass plugin {origin}: cannot load: {_one_line(e)}") from e
         if isinstance(value, ModuleType):
             passes = _passes_in(value, origin)
@@ -143,7 +143,7 @@ def _import_plugin(spec: str) -> ModuleType:
         if e.name is not None and (spec == e.name or spec.startswith(e.name + ".")):
             raise ErnncError(f"pass plugin {spec}: no such file or importable module") from None
         raise ErnncError(f"pass plugin {spec}: cannot import: {_one_line(e)}") from e
-    except Exception as e:  # noqa: BLE001 - the plugin's own import-time errors
+    except Exception as e:
         raise ErnncError(f"pass plugin {spec}: cannot import: {_one_line(e)}") from e
 
 
@@ -174,7 +174,7 @@ def _import_path(path: Path, spec: str) -> ModuleType:
     sys.modules[name] = module
     try:
         mod_spec.loader.exec_module(module)
-    except Exception as e:  # noqa: BLE001 - the plugin's own import-time errors
+    except Exception as e:
         del sys.modules[name]
         raise ErnncError(f"pass plugin {spec}: cannot import: {_one_line(e)}") from e
     return module

@@ -15,8 +15,8 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from ..circulant import Blocking
-from ..dialects.constants import numpy_from_dense
 from ..dialects import cell, circ, fxp, nn
+from ..dialects.constants import numpy_from_dense
 from ..dialects.shapes import DYN, tensor_shape
 from .errors import ErnncError
 
@@ -192,7 +192,7 @@ def output_errors(want: dict, got: dict, classifiers: set[int]) -> dict:
     return out
 
 
-def _fmt(t: fxp.FixedType):  # noqa: ANN202
+def _fmt(t: fxp.FixedType):
     from ..fixedpoint import Fmt
 
     return Fmt(t.w, t.i, t.round_mode == "rnd", t.overflow_mode == "sat")

@@ -51,8 +51,8 @@ from xdsl.traits import (
     HasParent,
     IsTerminator,
     Pure,
-    RecursiveMemoryEffect,
     RecursivelySpeculatable,
+    RecursiveMemoryEffect,
 )
 from xdsl.utils.exceptions import VerifyException
 
@@ -237,4 +237,4 @@ class MatVecOp(IRDLOperation):
 
 CELL = Dialect("cell", [ScanOp, YieldOp, MatVecOp])
 
-__all__ = ["CELL", "ScanOp", "YieldOp", "MatVecOp", "ParsePropInAttrDict", "prop_def"]
+__all__ = ["CELL", "MatVecOp", "ParsePropInAttrDict", "ScanOp", "YieldOp", "prop_def"]

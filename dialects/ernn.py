@@ -250,4 +250,4 @@ class RNNOp(RecurrentOp):
 
 ERNN = Dialect("ernn", [LSTMOp, GRUOp, RNNOp])
 
-__all__ = ["ERNN", "LSTMOp", "GRUOp", "RNNOp", "RecurrentOp", "DIRECTIONS", "DYN"]
+__all__ = ["DIRECTIONS", "DYN", "ERNN", "GRUOp", "LSTMOp", "RNNOp", "RecurrentOp"]

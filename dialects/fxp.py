@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     I64,
     DenseIntOrFPElementsAttr,
     FloatAttr,
+    IntAttr,
     IntegerAttr,
     IntegerType,
     StringAttr,
@@ -41,7 +42,6 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.dialects.builtin import IntAttr
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.traits import Pure

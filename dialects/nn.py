@@ -28,7 +28,6 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Dialect, SSAValue
-from xdsl.pattern_rewriter import RewritePattern
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -42,6 +41,7 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
+from xdsl.pattern_rewriter import RewritePattern
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
@@ -740,4 +740,4 @@ NN = Dialect(
     ],
 )
 
-__all__ = ["NN", "ACTIVATIONS", "AnyFloat", "ArrayAttr"]
+__all__ = ["ACTIVATIONS", "NN", "AnyFloat", "ArrayAttr"]

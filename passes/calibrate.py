@@ -50,7 +50,7 @@ class Calibrate(ModulePass):
         except (ValueError, UnsupportedOpError) as e:
             raise PassFailedException(f"calibration: {e}") from None
 
-        def pairs(values) -> ArrayAttr:  # noqa: ANN001
+        def pairs(values) -> ArrayAttr:
             return ArrayAttr(
                 [DenseArrayBase.from_list(f64, list(ranges.get(v, _NONE))) for v in values]
             )

@@ -645,4 +645,4 @@ class Quantize(ModulePass):
                 )
 
 
-__all__ = ["Quantize", "RANGE_ATTR", "value_range"]
+__all__ = ["RANGE_ATTR", "Quantize", "value_range"]

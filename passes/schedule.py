@@ -276,7 +276,7 @@ def smallest_fitting_block(module: ModuleOp, bram_left: float) -> int | None:
     return None
 
 
-def _bits(v) -> int:  # noqa: ANN001
+def _bits(v) -> int:
     from ..hardware.estimate import is_float, width
 
     return width(v.type) if is_float(v) else cost.storage_bits(width(v.type))

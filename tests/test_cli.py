@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-
 from conftest import REPO, ZOO, max_abs, ort_run
 from ernnc.compiler.cli import STAGE_HELP, main
 from ernnc.compiler.pipeline import STAGES
+from onnx import TensorProto, helper, numpy_helper
 
 EXAMPLE = REPO / "examples" / "lstm_classifier.onnx"
 

@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 from ernnc.compiler.api import numpy_model
 
 

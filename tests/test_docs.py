@@ -10,7 +10,6 @@ import sys
 import types
 
 import pytest
-
 from conftest import REPO
 from ernnc.compiler import plugins
 
@@ -19,7 +18,7 @@ EXAMPLE = REPO / "examples" / "custom_pass" / "choose_block_size.py"
 
 
 def _python_blocks(text: str) -> list[str]:
-    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, flags=re.S | re.M)
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, flags=re.DOTALL | re.MULTILINE)
     return ["\n".join(ln[len(indent) :] for ln in body.splitlines()) for indent, body in blocks]
 
 

@@ -9,11 +9,9 @@ import sys
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-
 from conftest import REPO, ZOO
-from ernnc.compiler.api import compile_module, run_passes
 from ernnc.compiler.ap_headers import ap_include_or_skip_reason
+from ernnc.compiler.api import compile_module, run_passes
 from ernnc.compiler.cli import main
 from ernnc.compiler.pipeline import PipelineOptions
 from ernnc.dialects import circ
@@ -21,9 +19,10 @@ from ernnc.hardware import cost
 from ernnc.hardware.devices import RESOURCES, device, devices
 from ernnc.hardware.estimate import estimate
 from ernnc.hardware.schedule import knob, set_knobs, target_of
+from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(REPO / "bench"))
-from rnn_models import rnn_model  # noqa: E402
+from rnn_models import rnn_model
 
 KU060 = device("ku060")
 FIXED16 = {"precision": "fixed<16,6>", "activations": "pwl:16"}

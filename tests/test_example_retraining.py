@@ -15,7 +15,6 @@ import os
 import sys
 
 import pytest
-
 from conftest import REPO
 
 torch = pytest.importorskip("torch")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_filecheck_file
 
 FILES = sorted((Path(__file__).parent / "filecheck").glob("*.mlir"))

@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from conftest import ZOO
 from ernnc.compiler.cli import main
 from ernnc.compiler.driver import parse_mlir

@@ -18,8 +18,8 @@ from xdsl.ir import Operation, SSAValue
 from ...dialects import fxp, nn
 from ...dialects.fxp import fixed_of
 from ...dialects.shapes import tensor_shape
-from ..numpy.source import Source
 from ...hardware.schedule import knob
+from ..numpy.source import Source
 from .cpp import Var, flat_index, float_literal, product
 from .names import comment_text
 

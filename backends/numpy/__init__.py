@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
-
 from xdsl.ir import SSAValue
 
 from .emitter import Emitted, UnsupportedOpError, emit_numpy, observed_values
