@@ -38,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn import functional as F
+
 from ernnc.compiler.cli import main as ernnc_main
 from ernnc.train import (
     ADMM,
@@ -48,8 +51,6 @@ from ernnc.train import (
     project_targets,
     ucr,
 )
-from torch import nn
-from torch.nn import functional as F
 
 DATASET = "ItalyPowerDemand"
 # fixed point for the "quantized" column: 16 bits, integer bits from the calibrated ranges

@@ -13,6 +13,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 import pytest
+
 from ernnc.compiler import ap_headers
 from ernnc.compiler.ap_headers import (
     AP_HEADERS_HELP,

@@ -11,14 +11,14 @@ import json
 import numpy as np
 import pytest
 from conftest import max_abs, ort_run
+from onnx import TensorProto, helper, numpy_helper
+
+from ernnc.circulant import Blocking, expand, project, relative_error, spectra
 from ernnc.compiler.api import compile_module, import_model, numpy_model, run_passes
 from ernnc.compiler.cli import main
 from ernnc.compiler.errors import ErnncError
 from ernnc.compiler.pipeline import PipelineOptions
 from ernnc.dialects import circ
-from onnx import TensorProto, helper, numpy_helper
-
-from ernnc.circulant import Blocking, expand, project, relative_error, spectra
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 

@@ -10,9 +10,10 @@ import numpy as np
 import onnx
 import pytest
 from conftest import REPO, ZOO, max_abs, ort_run
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler.cli import STAGE_HELP, main
 from ernnc.compiler.pipeline import STAGES
-from onnx import TensorProto, helper, numpy_helper
 
 EXAMPLE = REPO / "examples" / "lstm_classifier.onnx"
 

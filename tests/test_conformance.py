@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from ernnc.compiler.api import numpy_model
 
 

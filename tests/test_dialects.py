@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ernnc.compiler.driver import parse_mlir
-from ernnc.compiler.errors import ErnncError
-from ernnc.dialects import cell, nn
-from ernnc.dialects.shapes import DYN
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import Block, Region
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.test_value import create_ssa_value
+
+from ernnc.compiler.driver import parse_mlir
+from ernnc.compiler.errors import ErnncError
+from ernnc.dialects import cell, nn
+from ernnc.dialects.shapes import DYN
 
 
 def _t(*shape: int) -> TensorType:

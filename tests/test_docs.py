@@ -11,6 +11,7 @@ import types
 
 import pytest
 from conftest import REPO
+
 from ernnc.compiler import plugins
 
 DOCS = [REPO / "docs" / "api.md", REPO / "docs" / "writing-a-pass.md"]

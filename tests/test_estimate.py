@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 from conftest import REPO, ZOO
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler.ap_headers import ap_include_or_skip_reason
 from ernnc.compiler.api import compile_module, run_passes
 from ernnc.compiler.cli import main
@@ -19,7 +21,6 @@ from ernnc.hardware import cost
 from ernnc.hardware.devices import RESOURCES, device, devices
 from ernnc.hardware.estimate import estimate
 from ernnc.hardware.schedule import knob, set_knobs, target_of
-from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(REPO / "bench"))
 from rnn_models import rnn_model

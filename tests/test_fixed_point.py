@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 from conftest import max_abs
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler.api import compile_module, numpy_model
 from ernnc.compiler.cli import main
 from ernnc.compiler.errors import ErnncError
 from ernnc.compiler.pipeline import PipelineOptions
 from ernnc.dialects.fxp import FixedType, exact_add, exact_dot, exact_mul
-from onnx import TensorProto, helper, numpy_helper
-
 from ernnc.fixedpoint import Fmt, build_lut, fit_pwl, fx_cast, fx_from_float, max_error
 
 # -- primitives ------------------------------------------------------------

@@ -20,13 +20,14 @@ import numpy as np
 import onnx
 import pytest
 from conftest import REPO, ZOO, zoo_manifest
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler.ap_headers import ap_include_or_skip_reason
 from ernnc.compiler.api import compile_module
 from ernnc.compiler.cli import main
 from ernnc.compiler.csim import CsimResult, run_csim
 from ernnc.compiler.driver import HlsOptions, write_hls, write_numpy
 from ernnc.compiler.pipeline import PipelineOptions
-from onnx import TensorProto, helper, numpy_helper
 
 AP_INCLUDE, AP_REASON = ap_include_or_skip_reason()
 needs_ap = pytest.mark.skipif(AP_INCLUDE is None, reason=AP_REASON)

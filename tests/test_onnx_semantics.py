@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler.api import numpy_model
 from ernnc.compiler.errors import ErnncError
-from onnx import TensorProto, helper, numpy_helper
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, ZOO
+
 from ernnc.compiler import cli, opt
 from ernnc.compiler.passinfo import describe
 from ernnc.passes import ernnc_passes
@@ -215,8 +216,9 @@ def test_both_tools_parse_ernnc_ir_and_run_an_ernnc_pass(tool):
 def test_ernnc_opt_takes_ernnc_from_the_universe_once():
     """ernnc-opt inherits xdsl-opt's registration (the universe) and adds no
     second registration, which xDSL would reject."""
-    from ernnc.compiler.universe import ERNNC_UNIVERSE
     from xdsl.universe import Universe
+
+    from ernnc.compiler.universe import ERNNC_UNIVERSE
 
     multiverse = Universe.get_multiverse()
     for name in ("ernn", "nn", "cell", "circ"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import ZOO, max_abs, zoo_inputs, zoo_manifest
+
 from ernnc.compiler.api import import_model, numpy_model, run_passes
 
 MODELS = {m["file"]: m for m in zoo_manifest()}

@@ -14,10 +14,11 @@ import numpy as np
 import onnx
 import pytest
 from conftest import REPO, ZOO, max_abs, ort_run, zoo_inputs, zoo_manifest
+from onnx import TensorProto, helper, numpy_helper
+
 from ernnc.compiler import plugins
 from ernnc.compiler.cli import main
 from ernnc.compiler.errors import ErnncError
-from onnx import TensorProto, helper, numpy_helper
 
 EXAMPLE = REPO / "examples" / "custom_pass" / "choose_block_size.py"
 CELL = "convert-ernn-to-cell,ernn-fuse-gates,canonicalize,cse,dce"
@@ -157,11 +158,10 @@ def test_example_plugin_on_a_zoo_model_end_to_end(tmp_path):
     against ernnc.circulant directly), and the generated FFT-form model
     computes what the IR right after the pass computes."""
     from ernnc.backends.numpy import run_module
+    from ernnc.circulant import Blocking, project, relative_error
     from ernnc.compiler.api import compile_module, run_passes
     from ernnc.dialects import cell
     from ernnc.dialects.constants import constant_value
-
-    from ernnc.circulant import Blocking, project, relative_error
 
     model = ZOO / "lstm_l2_bi_bf_h0_dyn_op20.onnx"
     options = "max-error=0.77 candidates=2,4,8"

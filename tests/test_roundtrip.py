@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ZOO
+
 from ernnc.compiler.cli import main
 from ernnc.compiler.driver import parse_mlir
 from ernnc.compiler.pipeline import STAGES

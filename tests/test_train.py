@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from torch import nn
+
+from ernnc.circulant import Blocking, expand, project
 from ernnc.compiler.api import compile_module, numpy_model
 from ernnc.compiler.pipeline import PipelineOptions
 from ernnc.dialects import circ
@@ -24,9 +27,6 @@ from ernnc.train import (
     generators,
     is_block_circulant,
 )
-from torch import nn
-
-from ernnc.circulant import Blocking, expand, project
 
 torch.set_num_threads(1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import ZOO, max_abs, ort_session, zoo_inputs, zoo_manifest
+
 from ernnc.compiler.api import numpy_model
 
 MODELS = zoo_manifest()

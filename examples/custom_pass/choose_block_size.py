@@ -15,9 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ernnc.dialects import cell
-from ernnc.dialects.constants import constant_value
-from ernnc.passes.block_circulant import circulant_matvec
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
@@ -25,6 +22,9 @@ from xdsl.rewriter import Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from ernnc.circulant import Blocking, project, relative_error
+from ernnc.dialects import cell
+from ernnc.dialects.constants import constant_value
+from ernnc.passes.block_circulant import circulant_matvec
 
 
 def choose_block_size(mv: cell.MatVecOp, candidates: tuple[int, ...], max_error: float) -> int:
