@@ -808,7 +808,7 @@ class CppPrinter(PointwisePrinter):
         par = knob(op, "parallel")
         groups = -(-p // par)
         n, g, j, c = (self.fresh(s) for s in "ngfq")
-        i = f"(pp * {groups} + {g})" if par > 1 else g
+        i = g if par == 1 else ("pp" if groups == 1 else f"(pp * {groups} + {g})")
         src.line(
             f"// {par} output block{'s' if par > 1 else ''} at once, the {f} bins of each "
             f"summed over the {q} input blocks in order"
@@ -834,11 +834,10 @@ class CppPrinter(PointwisePrinter):
                             x = f"(({n} * {q} + {c}) * {f} + {j}) * 2"
                             wr, wi = wv.at(w), wv.at(f"{w} + 1")
                             xr, xi = xv.at(x), xv.at(f"{x} + 1")
-                            guard = f"if ({i} < {p}) " if p % par else ""
-                            src.line(f"{guard}{{")
-                            src.line(f"    ar[pp][{j}] += {wr} * {xr} - {wi} * {xi};")
-                            src.line(f"    ai[pp][{j}] += {wr} * {xi} + {wi} * {xr};")
-                            src.line("}")
+                            if p % par:
+                                src.line(f"if ({i} >= {p}) continue;")
+                            src.line(f"ar[pp][{j}] += {wr} * {xr} - {wi} * {xi};")
+                            src.line(f"ai[pp][{j}] += {wr} * {xi} + {wi} * {xr};")
                         src.line("}")
                     src.line("}")
                 src.line("}")
