@@ -211,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["csim"]:
         from .csim import main as csim_main
 
-        return csim_main(argv[1:])
+        try:
+            return csim_main(argv[1:])
+        except BrokenPipeError:  # the reader left early: ernnc csim OUT | head
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     args = build_parser().parse_args(argv)
     try:
         return _main(args)
