@@ -133,6 +133,9 @@ class _Scope:
     weight_locals: dict[str, str] = field(default_factory=dict)
     # the batch size inside a scan step ("N"), else None
     batch: str | None = None
+    # inside a scan step: (literal, dtype) -> name of a 0-d array bound before
+    # the loop (a NumPy ufunc converts a Python float operand on every call)
+    constants: dict[tuple[str, str], str] | None = None
 
     def ref(self, v: SSAValue) -> str:
         return self.refs.get(v, self.names[v])
@@ -142,6 +145,26 @@ class _Scope:
 
     def buffered(self, v: SSAValue) -> bool:
         return v in self.buffers
+
+    def constant(self, value: float, dtype: str) -> str:
+        """A float constant as an operand: a literal, or in a step the name of
+        a 0-d array of ``dtype``."""
+        literal = float_literal(value, np.dtype(dtype[3:]))
+        if self.constants is None:
+            return literal
+        key = (literal, dtype)
+        if key not in self.constants:
+            name = _CONSTANT_NAMES.get(float(literal), f"k{len(self.constants)}")
+            if name in self.constants.values():
+                name = f"{name}_{dtype[3:]}"
+            self.constants[key] = name
+        return self.constants[key]
+
+    def constant_lines(self) -> list[str]:
+        return [f"{n} = np.array({lit}, {dt})" for (lit, dt), n in (self.constants or {}).items()]
+
+
+_CONSTANT_NAMES = {0.0: "zero", 0.5: "half", 1.0: "one"}
 
 
 # Ops whose results calibration observes: the ones ernn-quantize casts.
@@ -519,9 +542,11 @@ class ModelPrinter:
     def _print_arith_constant(self, op: arith.ConstantOp, scope: _Scope) -> None:
         arr = numpy_from_dense(op.value)  # type: ignore[arg-type]
         if arr.ndim == 0:
-            if arr.dtype.kind == "f":
+            if arr.dtype.kind == "f":  # a 0-d array: ufuncs take it as is
                 self._assign(
-                    scope, op.result, f"np.{arr.dtype.name}({float_literal(arr.item(), arr.dtype)})"
+                    scope,
+                    op.result,
+                    f"np.array({float_literal(arr.item(), arr.dtype)}, np.{arr.dtype.name})",
                 )
             else:
                 self._assign(
@@ -611,7 +636,17 @@ class ModelPrinter:
         if out is None:
             out = scope.names[op.result]
             scope.src.line(f"{out} = np.empty_like({scope.ref(op.input)})")
-        scope.src.lines_(activation_statements(op.function, scope.ref(op.input), out, alpha, beta))
+        dtype = _dtype_expr(op.result.type)
+        scope.src.lines_(
+            activation_statements(
+                op.function,
+                scope.ref(op.input),
+                out,
+                alpha,
+                beta,
+                (lambda v: scope.constant(v, dtype)) if scope.constants is not None else None,
+            )
+        )
 
     def _print_nn_clip(self, op: nn.ClipOp, scope: _Scope) -> None:
         lo, hi = op.bounds()
@@ -620,10 +655,11 @@ class ModelPrinter:
             raw = [None if v is None else int(np.floor(v * 2.0**t.f + 0.5)) for v in (lo, hi)]
             self._assign(scope, op.result, f"np.clip({scope.ref(op.input)}, {raw[0]}, {raw[1]})")
             return
+        dtype = _dtype_expr(op.result.type)
         args = [
             scope.ref(op.input),
-            "None" if lo is None else float_literal(lo),
-            "None" if hi is None else float_literal(hi),
+            "None" if lo is None else scope.constant(lo, dtype),
+            "None" if hi is None else scope.constant(hi, dtype),
         ]
         self._ufunc(scope, op.result, "np.clip", args)
 
@@ -926,7 +962,7 @@ class ScanPrinter:
             for op in hoisted:
                 self.model.print_op(op, seq_scope)
             # Step buffers, allocated once.
-            step = _Scope(n, src, weight_locals=weights, batch="N")
+            step = _Scope(n, src, weight_locals=weights, batch="N", constants={})
             for v in seq_values:
                 if is_spectral(v):
                     lead = ":, :, " if _fixed(v) is not None else ":, "
@@ -971,6 +1007,10 @@ class ScanPrinter:
                     f"y = np.zeros({_shape_expr(tensor_shape(scan.y.type), ['T', 'N'])}, {dtype})"
                 )
             order = "range(T - 1, -1, -1)" if scan.is_reverse else "range(T)"
+            # The loops go to a source of their own: the step's constants,
+            # found while printing it, are bound before them.
+            prologue, src = src, src.nested()
+            step.src = src
 
             def loop(masked: bool) -> None:
                 src.line(f"for t in {order}:")
@@ -1012,7 +1052,9 @@ class ScanPrinter:
             else:
                 loop(masked=False)
             src.line(f"return {'y' if y_used else 'None'}, {', '.join(state_names)}")
-        self.model.helpers.append(src)
+            prologue.lines_(step.constant_lines())
+            prologue.extend(src)
+        self.model.helpers.append(prologue)
 
         args = [outer.ref(scan.x), outer.ref(scan.lens) if scan.lens is not None else "None"]
         args += [outer.ref(v) if v is not None else "None" for v in scan.initial_values()]
