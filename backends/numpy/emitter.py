@@ -34,7 +34,7 @@ from ...dialects.constants import dtype_of, numpy_from_dense
 from ...dialects.fxp import FixedType, fixed_of
 from ...fixedpoint import runtime_source, twiddles
 from ...dialects.shapes import DYN, tensor_shape
-from .activations import activation_statements, float_literal
+from .activations import IN_PLACE, activation_statements, float_literal
 from .source import Names, Source
 
 INT64_MAX = 2**63 - 1
@@ -136,9 +136,15 @@ class _Scope:
     # inside a scan step: (literal, dtype) -> name of a 0-d array bound before
     # the loop (a NumPy ufunc converts a Python float operand on every call)
     constants: dict[tuple[str, str], str] | None = None
+    # inside a scan step: the values the step yields, and the buffers
+    # allocated for one value (not views, not shared with a state)
+    yielded: set[SSAValue] = field(default_factory=set)
+    roots: set[str] = field(default_factory=set)
 
     def ref(self, v: SSAValue) -> str:
-        return self.refs.get(v, self.names[v])
+        if v in self.refs:
+            return self.refs[v]
+        return self.buffers.get(v) or self.names[v]
 
     def weight(self, key: str) -> str:
         return self.weight_locals.get(key, f"w[{key!r}]")
@@ -506,10 +512,43 @@ class ModelPrinter:
             scope.buffers[r] = n[r]
         elif isinstance(op, _BUFFERED):
             assert r is not None
+            donor = self._donor(op, scope)
+            if donor is not None:  # computed in place: the operand is dead after this op
+                scope.buffers[r] = scope.buffers[donor]
+                return
             src.line(
                 f"{n[r]} = np.empty({_shape_expr(tensor_shape(r.type), ['N'])}, {_dtype_expr(r.type)})"
             )
             scope.buffers[r] = n[r]
+            scope.roots.add(n[r])
+
+    @staticmethod
+    def _donor(op: Operation, scope: _Scope) -> SSAValue | None:
+        """An operand of an element-wise step op whose buffer the result can
+        take: read by this op only, of the result's shape and type, its memory
+        seen by no other value (a split part: of a value read by the split
+        only), and for a yielded result a buffer of its own."""
+        if isinstance(op, nn.ActOp) and op.function not in IN_PLACE:
+            return None
+        if not isinstance(op, _IN_PLACE):
+            return None
+        r = op.results[0]
+
+        def exclusive(v: SSAValue) -> bool:
+            if v not in scope.buffers or not v.has_one_use():
+                return False
+            owner = v.owner
+            return not isinstance(owner, nn.SplitOp) or exclusive(owner.input)
+
+        for v in op.operands:
+            if (
+                v.type == r.type
+                and v not in scope.yielded
+                and exclusive(v)
+                and (r not in scope.yielded or scope.buffers[v] in scope.roots)
+            ):
+                return v
+        return None
 
     # -- ops --------------------------------------------------------------
 
@@ -530,8 +569,30 @@ class ModelPrinter:
     def _ufunc(self, scope: _Scope, result: SSAValue, fn: str, args: list[str]) -> None:
         if result in scope.buffers:
             scope.src.line(f"{fn}({', '.join(args)}, out={scope.buffers[result]})")
-        else:
-            self._assign(scope, result, f"{fn}({', '.join(args)})")
+            return
+        fresh = self._fresh_operand(result, scope)
+        if fresh is not None:  # over a hoisted temporary read by this op only
+            self._assign(scope, result, f"{fn}({', '.join(args)}, out={scope.ref(fresh)})")
+            return
+        self._assign(scope, result, f"{fn}({', '.join(args)})")
+
+    @staticmethod
+    def _fresh_operand(result: SSAValue, scope: _Scope) -> SSAValue | None:
+        """In a scan's hoisted part, an operand of ``result``'s op that is a
+        new array of the result's shape and type, read by that op only."""
+        op = result.owner
+        if not scope.sequence or not isinstance(op, nn.AddOp | nn.SubOp | nn.MulOp | nn.DivOp):
+            return None
+        for v in op.operands:
+            if (
+                v in scope.sequence
+                and v.type == result.type
+                and v.has_one_use()
+                and isinstance(v.owner, _FRESH)
+                and _fixed(v) is None
+            ):
+                return v
+        return None
 
     def _axis(self, op: Operation, axis: int, value: SSAValue) -> int:
         """Axes inside scan bodies count from the end, so that the same code
@@ -894,6 +955,10 @@ _BUFFERED = (
     nn.ClipOp,
 )
 _STEP_BUFFERED = (*_BUFFERED, circ.RfftOp, circ.IrfftOp)
+# hoisted ops whose result is a new array
+_FRESH = (cell.MatVecOp, circ.MatVecOp, nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp)
+# element-wise ops that may write their result over an operand
+_IN_PLACE = (nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp, nn.ActOp, nn.ClipOp)
 
 
 class ScanPrinter:
@@ -962,7 +1027,14 @@ class ScanPrinter:
             for op in hoisted:
                 self.model.print_op(op, seq_scope)
             # Step buffers, allocated once.
-            step = _Scope(n, src, weight_locals=weights, batch="N", constants={})
+            step = _Scope(
+                n,
+                src,
+                weight_locals=weights,
+                batch="N",
+                constants={},
+                yielded=set(term.values),
+            )
             for v in seq_values:
                 if is_spectral(v):
                     lead = ":, :, " if _fixed(v) is not None else ":, "
@@ -974,6 +1046,14 @@ class ScanPrinter:
             for op in steps:
                 if isinstance(op, _STEP_BUFFERED):
                     self.model.declare_buffers(op, step)
+                elif isinstance(op, nn.SplitOp) and op.input in step.buffers:
+                    if op.input in step.yielded:
+                        continue  # its buffer swaps with a state: views made in the step
+                    # views of a buffer that never swaps, made once
+                    base = step.buffers[op.input]
+                    for r, o, size in zip(op.outputs, op.offsets(), op.split_sizes()):
+                        src.line(f"{n[r]} = {base}[..., {o}:{o + size}]")
+                        step.buffers[r] = n[r]
             # Each yielded value gets a buffer of its own to swap with its state.
             yield_bufs: list[str] = []
             for k, v in enumerate(term.values):
@@ -984,16 +1064,6 @@ class ScanPrinter:
                         f"{buf} = np.empty({_shape_expr(tensor_shape(v.type), ['N'])}, {dtype})"
                     )
                 yield_bufs.append(buf)
-            # Views of buffers that never swap are made once.
-            for op in steps:
-                if isinstance(op, nn.SplitOp) and step.buffers.get(op.input) not in (
-                    None,
-                    *yield_bufs,
-                ):
-                    base = step.buffers[op.input]
-                    for r, o, size in zip(op.outputs, op.offsets(), op.split_sizes()):
-                        src.line(f"{n[r]} = {base}[..., {o}:{o + size}]")
-                        step.buffers[r] = n[r]
             inits = scan.initial_values()
             for k, (s, name) in enumerate(zip(states, state_names)):
                 shape = _shape_expr(tensor_shape(s.type), ["N"])
@@ -1002,10 +1072,12 @@ class ScanPrinter:
                 else:
                     src.line(f"{name} = np.array(init{k}, {dtype})")
             y_used = bool(scan.y.uses)
-            if y_used:
+            if y_used:  # every step writes its y[t]
                 src.line(
-                    f"y = np.zeros({_shape_expr(tensor_shape(scan.y.type), ['T', 'N'])}, {dtype})"
+                    f"y = np.empty({_shape_expr(tensor_shape(scan.y.type), ['T', 'N'])}, {dtype})"
                 )
+            # Unmasked, the first yielded value (the output) is computed in y[t].
+            in_y = y_used and step.buffers.get(term.values[0]) == yield_bufs[0]
             order = "range(T - 1, -1, -1)" if scan.is_reverse else "range(T)"
             # The loops go to a source of their own: the step's constants,
             # found while printing it, are bound before them.
@@ -1015,6 +1087,8 @@ class ScanPrinter:
             def loop(masked: bool) -> None:
                 src.line(f"for t in {order}:")
                 with src.indent():
+                    if in_y and not masked:
+                        src.line(f"{yield_bufs[0]} = y[t]")
                     for op in steps:
                         self.model.print_op(op, step)
                     for k, v in enumerate(term.values):
@@ -1026,10 +1100,12 @@ class ScanPrinter:
                     if y_used:
                         if masked:
                             src.line(f"np.multiply({yield_bufs[0]}, live[t], out=y[t])")
-                        else:
+                        elif not in_y:
                             src.line(f"y[t] = {yield_bufs[0]}")
                     swaps, bufs = ", ".join(state_names), ", ".join(yield_bufs)
                     src.line(f"{swaps}, {bufs} = {bufs}, {swaps}")
+                if in_y and not masked:
+                    src.line(f"{state_names[0]} = {state_names[0]}.copy()  # not a view of y")
 
             if scan.lens is not None:
                 src.line("lens = np.asarray(lens)")
