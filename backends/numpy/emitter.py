@@ -34,6 +34,7 @@ from ...dialects.constants import dtype_of, numpy_from_dense
 from ...dialects.fxp import FixedType, fixed_of
 from ...fixedpoint import runtime_source, twiddles
 from ...dialects.shapes import DYN, tensor_shape
+from .gates import is_float_module, prepare_float
 from .activations import IN_PLACE, activation_statements, float_literal
 from .source import Names, Source
 
@@ -1186,7 +1187,13 @@ def emit_numpy(
     weights_file: str = "weights.npz",
     float_companion: str | None = None,
     count_overflows: bool = False,
+    optimize: bool = True,
 ) -> Emitted:
+    """The module as a NumPy model. ``optimize``: print a float module's scans
+    from a copy rewritten for fewer NumPy calls per step (``gates``), with
+    the same results bit for bit; never when observing ranges."""
+    if optimize and not observe and is_float_module(module):
+        module = prepare_float(module)
     printer = ModelPrinter(
         module, observe, weights_file=weights_file, float_companion=float_companion
     )
