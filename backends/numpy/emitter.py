@@ -520,6 +520,8 @@ class ModelPrinter:
             src.line(
                 f"{n[r]}_c = np.empty((N, {p}, {b // 2 + 1}), {_complex_expr(op.result.type)})"
             )
+            if scope.buffers.get(op.input) == f"{n[r]}_f":  # the MAC writes there
+                src.line(f"{n[r]}_f = {n[r]}_c.transpose(2, 0, 1)")
             src.line(f"{n[r]}_y = np.empty((N, {p}, {b}), {dtype})")
             if op.rows == p * b:
                 src.line(f"{n[r]} = {n[r]}_y.reshape(N, {p * b})")
@@ -527,6 +529,11 @@ class ModelPrinter:
                 src.line(f"{n[r]} = np.empty((N, {op.rows}), {dtype})")
             scope.buffers[r] = n[r]  # type: ignore[index]
         elif r is not None and is_spectral(r):
+            user = r.get_user_of_unique_use() if r.has_one_use() else None
+            if isinstance(user, circ.IrfftOp) and _fixed(user.result) is None and not self.observe:
+                # straight into the inverse transform's [N, P, F] input, seen as [F, N, P]
+                scope.buffers[r] = f"{n[user.result]}_f"
+                return
             s = tensor_shape(r.type)
             src.line(f"{n[r]} = np.empty(({s[-2]}, N, {s[-3]}), {_complex_expr(r.type)})")
             scope.buffers[r] = n[r]
@@ -954,14 +961,15 @@ class ModelPrinter:
         real_t = _dtype_expr(op.result.type)
         if r in scope.buffers:
             name = scope.buffers[r]
-            scope.src.line(f"np.copyto({name}_c, {acc}.transpose(1, 2, 0))")
+            if acc != f"{name}_f":
+                scope.src.line(f"np.copyto({name}_c, {acc}.transpose(1, 2, 0))")
             scope.src.line(f"np.matmul({name}_c.view({real_t}), {idft}, out={name}_y)")
             if keep is not None:
                 scope.src.line(f"np.take({name}_y.reshape(N, {p * b}), {keep}, axis=1, out={name})")
             return
-        expr = f"(np.ascontiguousarray({acc}.transpose(1, 2, 0)).view({real_t}) @ {idft}).reshape(-1, {p * b})"
+        expr = f"(np.ascontiguousarray({acc}.transpose(1, 2, 0)).view({real_t}) @ {idft})"
         if keep is not None:
-            expr += f"[:, {keep}]"
+            expr += f".reshape(-1, {p * b})[:, {keep}]"
         self._assign(scope, r, f"{expr}.reshape({lead}, {rows})")
 
     def _print_cell_scan(self, op: cell.ScanOp, scope: _Scope) -> None:
@@ -973,6 +981,7 @@ _HOISTABLE = (
     circ.MatVecOp,
     circ.RfftOp,
     circ.MacOp,
+    circ.IrfftOp,
     nn.AddOp,
     nn.SubOp,
     nn.MulOp,
@@ -1022,7 +1031,7 @@ def _rows_layout(op: cell.MatVecOp | circ.MatVecOp) -> bool:
 # in-place forms of the binary ufuncs
 _AUGMENTED = {"np.add": "+=", "np.subtract": "-=", "np.multiply": "*=", "np.divide": "/="}
 # hoisted ops whose result is a new array
-_FRESH = (cell.MatVecOp, circ.MatVecOp, nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp)
+_FRESH = (cell.MatVecOp, circ.MatVecOp, circ.IrfftOp, nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp)
 # element-wise ops that may write their result over an operand
 _IN_PLACE = (nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp, nn.ActOp, nn.ClipOp)
 

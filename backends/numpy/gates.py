@@ -2,10 +2,11 @@
 
 The NumPy model spends a few tenths of a microsecond per NumPy call whatever
 the size of its operands, so at small sizes a step costs what its calls do.
-These rewrites lower the number of calls without changing a single bit of
-the results (up to subnormal numbers); ``emit_numpy`` applies them to a copy
-of a float module when it is not recording ranges for calibration (the
-fixed-point model and its calibration see the IR as it is):
+These rewrites lower the number of calls; ``emit_numpy`` applies them to a
+copy of a float module when it is not recording ranges for calibration (the
+fixed-point model and its calibration see the IR as it is). The first two
+change no bit of the results (up to subnormal numbers), the third rounds
+differently (it reassociates a sum):
 
 1. A sigmoid whose input is made of constants (through sums, matvecs with
    constant weights, products with constants, splits and the FFT form's
@@ -16,6 +17,12 @@ fixed-point model and its calibration see the IR as it is):
    one op on the span of those parts (a split of the split gathers them),
    split again after it. An LSTM's four activations then run as one tanh
    over all gates and one affine over the three sigmoid gates.
+3. In the FFT form, a product of the input that ``ernn-circulant-to-fft``
+   summed with the recurrent one in the frequency domain (one inverse FFT
+   per step for both) gets an inverse FFT of its own, ahead of the bias:
+   irfft(Wx + Rh) + b = (irfft(Wx) + b) + irfft(Rh). The backend computes
+   the first term for all time steps at once, so a step is left with one
+   real add instead of a complex add and the bias add.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ def prepare_float(module: ModuleOp) -> ModuleOp:
     for scan in [op for op in module.walk() if isinstance(op, cell.ScanOp)]:
         block = scan.block
         _prescale_sigmoids(block)
+        _split_inverse_transforms(block)
         while _merge_parts(block):
             pass
         region_dce(scan.body)
@@ -282,3 +290,51 @@ def _gather(split: nn.SplitOp, i: int, k: int) -> SSAValue:
         old.replace_all_uses_with(part)
     Rewriter.erase_op(split)
     return coarse.outputs[i]
+
+
+# -- 3. the input's inverse FFT apart from the step's ---------------------------
+
+
+def _sequence_values(block: Block) -> set[SSAValue]:
+    """Values that depend on the step input and values from outside only."""
+    seq: set[SSAValue] = {block.args[0]}
+    inside = set(block.walk())
+    for op in block.ops:
+        if all(v in seq or (v.owner not in inside and v.owner is not block) for v in op.operands):
+            seq.update(op.results)
+    return seq
+
+
+def _split_inverse_transforms(block: Block) -> None:
+    seq = _sequence_values(block)
+    for irfft in [op for op in block.ops if isinstance(op, circ.IrfftOp)]:
+        acc = irfft.input.owner
+        if not (isinstance(acc, nn.AddOp) and irfft.input.has_one_use()):
+            continue
+        if irfft.twiddle_frac is not None or irfft.result in seq:
+            continue
+        inputs = [v for v in acc.operands if v in seq] + [v for v in acc.operands if v not in seq]
+        if len(inputs) != 2 or inputs[0] not in seq or inputs[1] in seq:
+            continue
+        parts = [
+            circ.IrfftOp(v, irfft.block.value.data, irfft.rows, [g.data for g in irfft.gates])
+            for v in inputs
+        ]
+        total = nn.AddOp(parts[0].result, parts[1].result)
+        Rewriter.replace_op(irfft, [*parts, total])
+        Rewriter.erase_op(acc)
+        seq.add(parts[0].result)
+        # (x + h) + c with x and c from the input and outside: (x + c) + h
+        if not total.result.has_one_use():
+            continue
+        outer = total.result.get_user_of_unique_use()
+        if not isinstance(outer, nn.AddOp):
+            continue
+        c = outer.rhs if outer.lhs is total.result else outer.lhs
+        if c not in seq and c.owner in set(block.walk()) or c is block.args[0]:
+            continue
+        if c.type != total.result.type and len(tensor_shape(c.type)) > 1:
+            continue
+        inner = nn.AddOp(parts[0].result, c)
+        Rewriter.replace_op(outer, [inner, nn.AddOp(inner.result, parts[1].result)])
+        Rewriter.erase_op(total)
