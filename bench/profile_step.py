@@ -3,6 +3,7 @@
 
     python bench/profile_step.py                          # LSTM, H = I = 128, N = 1
     python bench/profile_step.py --cell GRU --hidden 256 --batch 32
+    python bench/profile_step.py --hidden 1024 --block-size 16    # the FFT form
 
 Takes the first scan function of the generated code, runs its set-up part on
 real inputs, then times every statement of the step loop on its own (hot
@@ -14,6 +15,7 @@ loop (once per run). One thread. Reads the generated code only.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 import time
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 from ernnc.backends.numpy import emit_numpy, load_emitted
 from ernnc.compiler.api import compile_module
+from ernnc.compiler.pipeline import PipelineOptions
 from rnn_models import rnn_model
 from threadpoolctl import threadpool_limits
 
@@ -41,7 +44,7 @@ def scan_function(source: str) -> tuple[str, list[str], list[str], list[str]]:
         if not s.startswith(" " * 8):
             break
         body.append(s[8:])
-    hoisted = [s for s in setup if "@" in s or s.split(" = ", 1)[-1].startswith("np.add(")]
+    hoisted = [s for s in setup if "@" in s or re.match(r"\w+ = np\.(add|matmul)\(", s)]
     return name, setup, hoisted, body
 
 
@@ -60,7 +63,7 @@ def scan_namespace(module: Any, name: str, run: Callable[[], object]) -> dict[st
         run()
     finally:
         setattr(module, name, original)
-    return {"np": np, **captured}
+    return {**vars(module), **captured}  # the module's helpers (np, _pad, ...) too
 
 
 def compile_bench(stmt: str, ns: dict[str, Any]) -> Bench:
@@ -93,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=1, help="N")
     p.add_argument("--seq", type=int, default=100, help="T")
     p.add_argument("--repeat", type=int, default=30, help="rounds; the best round counts")
+    p.add_argument("--block-size", default="1", help="as ernnc's: b > 1 profiles the FFT form")
     args = p.parse_args(argv)
     h, n, seq = args.hidden, args.batch, args.seq
 
-    emitted = emit_numpy(compile_module(rnn_model(args.cell, h, h, seed=h)))
+    options = PipelineOptions(block_size=args.block_size)
+    emitted = emit_numpy(compile_module(rnn_model(args.cell, h, h, seed=h), "fft", options))
     module = load_emitted(emitted)
     name, setup, hoisted, body = scan_function(emitted.source)
     x = np.random.default_rng(0).standard_normal((seq, n, h)).astype(np.float32)
@@ -112,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     step, whole, pre = times[: len(body)], times[len(body)], times[len(body) + 1 :]
 
     us = 1e6
-    print(f"### {args.cell} H = I = {h}, N = {n}: {name}, {len(body)} statements per step")
+    form = f", b = {args.block_size}" if args.block_size != "1" else ""
+    print(f"### {args.cell} H = I = {h}, N = {n}{form}: {name}, {len(body)} statements per step")
     print()
     print("| µs | % of sum | statement |")
     print("|--:|--:|:--|")

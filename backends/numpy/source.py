@@ -28,6 +28,15 @@ class Source:
         finally:
             self._indent -= 1
 
+    def nested(self) -> Source:
+        """An empty source at this one's indentation, to fill and ``extend`` with later."""
+        out = Source()
+        out._indent = self._indent
+        return out
+
+    def extend(self, other: Source) -> None:
+        self.lines.extend(other.lines)
+
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
 
