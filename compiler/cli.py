@@ -46,6 +46,7 @@ examples:
   ernnc model.onnx -o out/ --precision auto:16 --calib calib.npz --activations lut:1024
   ernnc model.onnx -o out/ --block-size 8 --precision 'fixed<16,6>' --part xcku060-ffva1156-2-e
   ernnc csim out/ --inputs in.npz
+  ernnc explore model.onnx --calib calib.npz --max-error 0.01 -o explore/
   ernnc model.onnx --emit cell
   ernnc model.onnx -o out/ --dump-ir ir/
   ernnc ir/01-convert-ernn-to-cell.mlir -o out/
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile an ONNX LSTM/GRU/RNN model into a block-circulant, fixed-point\n"
         "FPGA accelerator (a Vitis HLS project) and a bit-accurate NumPy model of it.\n"
         "`ernnc csim OUT` checks the project's C simulation against the NumPy model "
-        "(ernnc csim --help).",
+        "(ernnc csim --help); `ernnc explore MODEL -o OUT` sweeps block size, precision, "
+        "activations and parallelism for the Pareto front (ernnc explore --help).",
         epilog=EPILOG.format(stages=stages),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -212,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         from .csim import main as csim_main
 
         return csim_main(argv[1:])
+    if argv[:1] == ["explore"]:
+        from .explore import main as explore_main
+
+        return explore_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _main(args)
