@@ -718,7 +718,7 @@ def _execute_dask(
         futures = {
             client.submit(evaluate, t, model_f, calib_f, pure=False): i for i, t in enumerate(tasks)
         }
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             done(futures[fut], fut.result())
     finally:
         if futures:
@@ -856,9 +856,9 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         where = f" ({cache.dir})" if cache.dir is not None and n_points > to_do else ""
         print(
-            f"{PROG}: {n_points} points ({len(grid.designs)} designs x {len(grid.budgets)} "
-            f"budgets): {counts['designs_compiled']} designs to compile, {to_do} points to "
-            f"estimate, {n_points - to_do} from the cache{where}",
+            f"{PROG}: {_n(n_points, 'point')} ({_n(len(grid.designs), 'design')} x "
+            f"{_n(len(grid.budgets), 'budget')}): {counts['designs_compiled']} to compile, "
+            f"{to_do} to estimate, {n_points - to_do} from the cache{where}",
             file=sys.stderr,
         )
 
@@ -923,7 +923,6 @@ def _run(args: argparse.Namespace) -> int:
         plot_note = draw_pareto(points, directory / "pareto.png", args.max_error, settings)
 
     write_output_dir(args.output, write)
-    results["evaluations"]["seconds"] = round(time.perf_counter() - start, 2)
     if not args.quiet:
         print(format_front(results, front))
         files = "results.json, results.csv" + (", pareto.png" if plot_note is None else "")
@@ -943,6 +942,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _read(path: Path, what: str) -> tuple[bytes, str]:
@@ -1124,7 +1127,7 @@ def format_front(results: dict, front: list[dict]) -> str:
     nofit = sum(p["status"] == "rejected" and p["fits"] is False for p in points)
     lines = [
         (
-            f"{len(points)} points: {by_status['accepted']} accepted ({len(front)} on the Pareto "
+            f"{_n(len(points), 'point')}: {by_status['accepted']} accepted ({len(front)} on the Pareto "
             f"front), {by_status['rejected']} rejected ({over} error > {results['max_error']:g}, "
             f"{nofit} not fitting), {by_status['failed']} failed"
         ),
