@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # Stage names and descriptions, kept in sync with pipeline.STAGES by a test
@@ -46,6 +47,7 @@ examples:
   ernnc model.onnx -o out/ --precision auto:16 --calib calib.npz --activations lut:1024
   ernnc model.onnx -o out/ --block-size 8 --precision 'fixed<16,6>' --part xcku060-ffva1156-2-e
   ernnc csim out/ --inputs in.npz
+  ernnc explore model.onnx --calib calib.npz --max-error 0.01 -o explore/
   ernnc model.onnx --emit cell
   ernnc model.onnx -o out/ --dump-ir ir/
   ernnc ir/01-convert-ernn-to-cell.mlir -o out/
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile an ONNX LSTM/GRU/RNN model into a block-circulant, fixed-point\n"
         "FPGA accelerator (a Vitis HLS project) and a bit-accurate NumPy model of it.\n"
         "`ernnc csim OUT` checks the project's C simulation against the NumPy model "
-        "(ernnc csim --help).",
+        "(ernnc csim --help); `ernnc explore MODEL -o OUT` sweeps block size, precision, "
+        "activations and parallelism for the Pareto front (ernnc explore --help).",
         epilog=EPILOG.format(stages=stages),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -206,16 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_subcommand(run: Callable[[list[str]], int], argv: list[str]) -> int:
+    try:
+        return run(argv)
+    except BrokenPipeError:  # the reader left early: ernnc csim OUT | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["csim"]:
         from .csim import main as csim_main
 
-        try:
-            return csim_main(argv[1:])
-        except BrokenPipeError:  # the reader left early: ernnc csim OUT | head
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        return _run_subcommand(csim_main, argv[1:])
+    if argv[:1] == ["explore"]:
+        from .explore import main as explore_main
+
+        return _run_subcommand(explore_main, argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _main(args)
@@ -225,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left early: ernnc --list-passes | head
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as e:  # noqa: BLE001 - turn every failure into one line
+    except Exception as e:
         from .errors import ErnncError
 
         if isinstance(e, ErnncError):
@@ -244,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
-def _pipeline_options(args: argparse.Namespace):  # noqa: ANN202 - lazy import of the type
+def _pipeline_options(args: argparse.Namespace):
     from ..precision import PrecisionError, parse_precision
     from .errors import ErnncError
     from .pipeline import PipelineOptions

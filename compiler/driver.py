@@ -237,9 +237,9 @@ def _snapshot_by_content(
     return on_pass
 
 
-def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
-    """Build the output in a temporary directory beside ``out_dir``, then move
-    it into place, so a failure leaves no half-written directory behind."""
+def check_output_dir(out_dir: Path) -> None:
+    """That ``out_dir`` may be written: absent, empty, or written by ernnc
+    before (ErnncError if not). ``write_output_dir`` checks it again."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ErnncError(f"output {out_dir} exists and is not a directory")
@@ -248,6 +248,13 @@ def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
             f"output directory {out_dir} is not empty and was not written by ernnc; "
             "choose another or remove it"
         )
+
+
+def write_output_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Build the output in a temporary directory beside ``out_dir``, then move
+    it into place, so a failure leaves no half-written directory behind."""
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir)
     parent = out_dir.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
