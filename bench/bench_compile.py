@@ -8,8 +8,8 @@
 For each model: ``ernnc model.onnx -o out`` end to end as a subprocess (median of
 --runs), and the same work in process, split into stages (best of --runs):
 load (onnx.load), import (ONNX -> model-level IR), passes (the default pipeline,
-verifying after each pass as the CLI does), emit (NumPy source) and write
-(model_ref.py + weights.npz). A least-squares line t = a + b * params shows
+verifying after each pass as the CLI does), emit (NumPy source), write
+(model_ref.py + weights.npz) and hls (the HLS project: emit and write). A least-squares line t = a + b * params shows
 how close to linear in the parameter count each column is.
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from ernnc.backends.hls import emit_hls
 from ernnc.backends.numpy import emit_numpy
 from ernnc.backends.numpy.npz import save_npz
 from ernnc.compiler.context import make_context
@@ -36,7 +37,7 @@ from ernnc.compiler.onnx_import import import_onnx, load_model
 from ernnc.compiler.pipeline import PipelineOptions, default_pipeline, parse_passes
 from rnn_models import param_count, rnn_model
 
-STAGES = ("load", "import", "passes", "emit", "write")
+STAGES = ("load", "import", "passes", "emit", "write", "hls")
 
 
 @dataclass
@@ -64,7 +65,7 @@ def time_cli(model: Path, out: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run([*ernnc_command(), str(model), "-o", str(out)], check=True)
+        subprocess.run([*ernnc_command(), str(model), "-o", str(out), "-q"], check=True)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -97,6 +98,14 @@ def time_stages(model: Path, out: Path) -> dict[str, float]:
         save_npz(out / "weights.npz", emitted.weights)
 
     stage("write", write)
+
+    def hls() -> None:
+        project = emit_hls(module)
+        (out / "hls").mkdir(exist_ok=True)
+        for name, text in sorted(project.files.items()):
+            (out / "hls" / name).write_text(text, encoding="utf-8")
+
+    stage("hls", hls)
     return times
 
 

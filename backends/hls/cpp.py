@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 
 class HlsError(Exception):
     """The module holds something the HLS backend cannot express."""
@@ -70,3 +72,36 @@ def float_literal(value: float) -> str:
     if not math.isfinite(value):
         raise HlsError(f"constant {value} is not finite")
     return repr(float(value))
+
+
+def table_rows(values: np.ndarray, ctype: str, per_row: int = 8) -> list[str]:
+    """The literals of a constant table, ``per_row`` to a line.
+
+    Formats a row at a time with ``%`` (a 13 M-weight table in seconds,
+    not the minute that a call per element takes). A float32 table prints
+    9 significant digits, which give back the same float; an integral value
+    goes through float_literal so that it keeps its decimal point.
+    """
+    if values.dtype.kind != "f":
+        suffix = "LL" if ctype == "long long" else ""
+        return _rows(values.tolist(), "%d" + suffix, per_row)
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise HlsError(f"constant {bad} is not finite")
+    if ctype != "float":
+        return _rows(values.tolist(), "%r", per_row)
+    integral = values == np.trunc(values)
+    rows = _rows(values.tolist(), "%.9gf", per_row)
+    for r in np.unique(np.flatnonzero(integral) // per_row):  # few: rewrite their rows
+        chunk = values[r * per_row : (r + 1) * per_row].tolist()
+        rows[r] = ", ".join(f"{float_literal(x)}f" if x == int(x) else f"{x:.9g}f" for x in chunk)
+    return rows
+
+
+def _rows(items: list, fmt: str, per_row: int) -> list[str]:
+    full = len(items) // per_row * per_row
+    line = ", ".join([fmt] * per_row)
+    rows = [line % tuple(items[i : i + per_row]) for i in range(0, full, per_row)]
+    if full < len(items):
+        rows.append(", ".join([fmt] * (len(items) - full)) % tuple(items[full:]))
+    return rows

@@ -40,7 +40,7 @@ from ...dialects.shapes import DYN, tensor_shape
 from ...fixedpoint import twiddles
 from ...hardware.schedule import knob, target_of
 from ..numpy.source import Source
-from .cpp import HlsError, Var, flat_index, float_literal, product, raw_ctype
+from .cpp import HlsError, Var, flat_index, float_literal, product, raw_ctype, table_rows
 from .names import Identifiers, comment_text
 from .pointwise import (
     PointwisePrinter,
@@ -464,15 +464,8 @@ class CppPrinter(PointwisePrinter):
         shape_text = "x".join(str(d) for d in array.shape) or "scalar"
         fmt = f"fixed<{fixed.w},{fixed.i}>" if fixed is not None else ctype
         self.weights.append(f"// {comment_text(label or 'constant')}: {shape_text}, {fmt}")
-        store = ctype
-        if fixed is not None:
-            store = raw_ctype(fixed.w)
-            text = [f"{int(r)}" if store != "long long" else f"{int(r)}LL" for r in values]
-        elif values.dtype.kind == "f":
-            text = [float_literal(float(x)) + ("f" if ctype == "float" else "") for x in values]
-        else:
-            text = [str(int(x)) for x in values]
-        rows = [", ".join(text[i : i + 8]) for i in range(0, len(text), 8)]
+        store = raw_ctype(fixed.w) if fixed is not None else ctype
+        rows = table_rows(values, store)
         self.weights.append(f"static const {store} {name}[{max(len(values), 1)}] = {{")
         self.weights.extend(f"    {r}," for r in rows)
         self.weights.append("};")
