@@ -262,6 +262,19 @@ class Quantizer:
             self.constants[key] = self.constant(arr, names)
         return self.constants[key]
 
+    def _gemm_operand(self, v: SSAValue, names: list[str], transposed: int) -> SSAValue:
+        """A Gemm operand, transposed if asked: a constant at compile time,
+        so that the hardware reads it as stored."""
+        if not transposed:
+            return self.operand(v, names)
+        arr = None if v in self.mapping else constant_value(v)
+        if arr is None or not _is_float(v.type):
+            return self.emit(nn.TransposeOp(self.operand(v, names), perm=[1, 0]))
+        key = (v, f"{names[0]}.T")
+        if key not in self.constants:
+            self.constants[key] = self.constant(np.ascontiguousarray(arr.T), names)
+        return self.constants[key]
+
     def operand(self, v: SSAValue, names: list[str]) -> SSAValue:
         if v in self.mapping:
             return self.mapping[v]
@@ -385,12 +398,8 @@ class Quantizer:
             )
         name = f"gemm{self.gemms}"
         self.gemms += 1
-        a = self.operand(op.a, [f"{name}.A", "weights"])
-        b = self.operand(op.b, [f"{name}.B", name, "weights"])
-        if op.trans_a.value.data:
-            a = self.emit(nn.TransposeOp(a, perm=[1, 0]))
-        if op.trans_b.value.data:
-            b = self.emit(nn.TransposeOp(b, perm=[1, 0]))
+        a = self._gemm_operand(op.a, [f"{name}.A", "weights"], op.trans_a.value.data)
+        b = self._gemm_operand(op.b, [f"{name}.B", name, "weights"], op.trans_b.value.data)
         prod = nn.MatMulOp(a, b)
         self.emit(prod)
         result = prod.result
