@@ -303,6 +303,31 @@ def _pipeline_options(args: argparse.Namespace):
     )
 
 
+def _refuse_pipeline_flags(args: argparse.Namespace) -> None:
+    """--passes replaces the pipeline that these flags build: refuse them
+    rather than drop them silently."""
+    from .errors import ErnncError
+
+    given = [
+        flag
+        for flag, value, default in (
+            ("--block-size", args.block_size, "1"),
+            ("--precision", args.precision, "float"),
+            ("--activations", args.activations, None),
+            ("--device", args.device, "ku060"),
+            ("--schedule", args.schedule, ""),
+            ("--max-util", args.max_util, 0.8),
+        )
+        if value != default
+    ]
+    if given:
+        raise ErnncError(
+            f"{given[0]} builds the default pipeline, which --passes replaces; "
+            "give the pass its option in --passes instead (ernnc --print-pipeline "
+            f"{given[0]} ... shows the pipeline it builds)"
+        )
+
+
 def _main(args: argparse.Namespace) -> int:
     from .errors import ErnncError
 
@@ -335,6 +360,8 @@ def _main(args: argparse.Namespace) -> int:
         print(pass_listing())
         return 0
     options = _pipeline_options(args)
+    if args.passes is not None:
+        _refuse_pipeline_flags(args)
     if args.print_pipeline:
         from .pipeline import default_pipeline, pipeline_spec
 
@@ -383,6 +410,16 @@ def _main(args: argparse.Namespace) -> int:
         time_passes=args.time_passes,
     )
     pipeline = args.passes if args.passes is not None else pipeline_spec(default_pipeline(options))
+    if args.print_ir_after:
+        from .pipeline import parse_passes
+
+        names = list(dict.fromkeys(p.name for p in parse_passes(pipeline)))
+        for name in args.print_ir_after:
+            if name not in names:
+                raise ErnncError(
+                    f"--print-ir-after {name}: no such pass in the pipeline "
+                    f"({', '.join(names)}; ernnc --print-pipeline shows it)"
+                )
     if args.calib is not None and not args.calib.exists():
         raise ErnncError(f"calibration file {args.calib}: no such file")
     hls = HlsOptions.parse(args.top, args.part, args.clock, args.max_dims)

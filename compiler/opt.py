@@ -43,12 +43,13 @@ EPILOG = """\
 targets (-t):
   mlir                            the IR (default)
   numpy                           the NumPy reference model; its weights go to weights.npz beside -o
+  hls                             the HLS project's files, each after a '// ---- <name> ----' line
   xDSL's                          {xdsl_targets}
 
 examples:
   ernnc-opt model.onnx -p 'convert-ernn-to-cell,ernn-fuse-gates,canonicalize,cse,dce' -o cell.mlir
   ernnc-opt cell.mlir -p 'ernn-block-circulant{{block=8}},ernn-circulant-to-fft,canonicalize,dce'
-  ernnc-opt lowered.mlir -t numpy -o out/model_ref.py
+  ernnc-opt lowered.mlir -t numpy -o model_ref.py
   ernnc-opt --load-pass-plugin my_pass.py -p 'my-pass,dce' cell.mlir
 """
 

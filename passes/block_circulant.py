@@ -27,17 +27,25 @@ from ..circulant import Blocking, expand, project, relative_error
 from ..dialects import cell, circ
 from ..dialects.constants import constant_op, constant_value
 from ..dialects.shapes import tensor_shape
+from .preconditions import require_cell_level
 
 
 def parse_block_spec(spec: str) -> tuple[int | None, dict[str, int]]:
     """``"8"`` or ``"default=16,layer0.W=8,layer1=4"`` -> (default, overrides)."""
     default: int | None = None
     overrides: dict[str, int] = {}
-    for item in (s.strip() for s in spec.split(",") if s.strip()):
+    items = [s.strip() for s in spec.split(",")]
+    if not any(items) or not all(items):
+        raise PassFailedException("an empty item; expected 8 or 'default=16,layer0.W=8,layer1=4'")
+    seen: set[str] = set()
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             key, value = "default", item
         key = key.strip()
+        if key in seen:
+            raise PassFailedException(f"{key!r} is given twice")
+        seen.add(key)
         try:
             size = int(value)
         except ValueError:
@@ -106,7 +114,8 @@ class BlockCirculant(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.block < 1:
             raise PassFailedException(f"block size {self.block} must be at least 1")
-        _, overrides = parse_block_spec(self.per_matrix)
+        require_cell_level(op, self.name)
+        _, overrides = parse_block_spec(self.per_matrix) if self.per_matrix else (None, {})
         matvecs = [o for o in op.walk() if isinstance(o, cell.MatVecOp)]
         names = sorted(
             {mv.matrix.data for mv in matvecs}

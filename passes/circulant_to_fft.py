@@ -34,6 +34,7 @@ from xdsl.utils.exceptions import PassFailedException
 from ..circulant import is_power_of_two, spectra
 from ..dialects import circ, nn
 from ..dialects.constants import constant_op, constant_value
+from .preconditions import require_cell_level
 
 
 def _top_level(op: Operation) -> Operation:
@@ -126,6 +127,7 @@ class CirculantToFFT(ModulePass):
     name = "ernn-circulant-to-fft"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_cell_level(op, self.name)
         rffts: dict[tuple[SSAValue, int], SSAValue] = {}
         for mv in [o for o in op.walk() if isinstance(o, circ.MatVecOp)]:
             lower_matvec(mv, rffts)

@@ -166,7 +166,7 @@ class _Cell:
         return self.e.add(nn.AddOp(pre, self.e.add(nn.MulOp(c, pv))))
 
     def lstm(self) -> list[SSAValue]:
-        h, c = self.states
+        _, c = self.states
         input_forget = bool(self.d.op.input_forget.value.data)  # type: ignore[attr-defined]
         # Gate order i, o, f, c; peepholes in order i, o, f.
         pre_i = self.preactivation(0)

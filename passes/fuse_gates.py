@@ -34,6 +34,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from ..dialects import cell, nn
 from ..dialects.constants import constant_op, constant_value
 from ..dialects.shapes import tensor_shape
+from .preconditions import require_cell_level
 
 
 def _top_level_ancestor(op: Operation) -> Operation:
@@ -159,6 +160,7 @@ class FuseGates(ModulePass):
     name = "ernn-fuse-gates"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_cell_level(op, self.name)
         for scan in [o for o in op.walk() if isinstance(o, cell.ScanOp)]:
             fuse_matvecs(scan)
         PatternRewriteWalker(SinkSplitThroughElementwise()).rewrite_module(op)

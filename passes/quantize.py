@@ -43,6 +43,7 @@ from ..dialects.fxp import CastOp, ConstantOp, FixedType, LutOp, PwlOp, fixed_of
 from ..dialects.shapes import tensor_shape
 from ..fixedpoint import Fmt, build_lut, fit_pwl, int_bits_for
 from ..precision import Format, PrecisionError, PrecisionSpec, parse_precision, tensor_names
+from .preconditions import require_cell_level
 
 RANGE_ATTR = "ernn.range"
 TWIDDLE_FRAC = 16
@@ -637,6 +638,7 @@ class Quantize(ModulePass):
     activations: str = "pwl:64"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_cell_level(op, self.name)
         try:
             spec = parse_precision(self.precision)
         except PrecisionError as e:

@@ -206,6 +206,27 @@ def test_report_counts_and_per_matrix_overrides(tmp_path, capsys):
     assert "random inputs" in report["accuracy"]["inputs"] and "layer0.fwd.W" in table
 
 
+def test_layer_and_direction_selectors_take_effect(tmp_path):
+    from pathlib import Path
+
+    model = Path(__file__).parent / "models" / "zoo" / "lstm_l2_bi_dyn_op20.onnx"
+    spec = "default=8,layer1=2,layer0.bwd=4,layer1.fwd.R=1,layer0.W=16"
+    assert main([str(model), "-o", str(tmp_path / "o"), "-q", "--block-size", spec]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    blocks = {m["name"]: m["block"] for m in report["compression"]["matrices"]}
+    # most specific first: layer0.fwd.W > layer0.fwd > layer0.W > layer0
+    assert blocks == {
+        "layer0.fwd.W": 16,
+        "layer0.fwd.R": 8,
+        "layer0.bwd.W": 4,
+        "layer0.bwd.R": 4,
+        "layer1.fwd.W": 2,
+        "layer1.fwd.R": 1,
+        "layer1.bwd.W": 2,
+        "layer1.bwd.R": 2,
+    }
+
+
 def test_calibration_inputs_are_used_and_checked(tmp_path, capsys):
     model = circulant_rnn("GRU", 4, 8, 4)
     path = tmp_path / "m.onnx"
@@ -274,6 +295,10 @@ def test_calibration_inputs_are_used_and_checked(tmp_path, capsys):
         ("12", "not a power of two"),
         ("default=8,layer7=4", "no matrix matches 'layer7'"),
         ("default=8,layer0.X=4", "no matrix matches 'layer0.X'"),
+        ("8,4", "'default' is given twice"),
+        ("layer0=8,layer0=4", "'layer0' is given twice"),
+        ("", "an empty item"),
+        ("8,", "an empty item"),
     ],
 )
 def test_bad_block_sizes_give_one_line_errors(spec, message, tmp_path, capsys):

@@ -340,3 +340,28 @@ def test_pipeline_may_span_lines(tmp_path, capsys):
     spec = 'convert-ernn-to-cell,\n  ernn-fuse-gates , dce,\n  ernn-block-circulant{ block=4\n  per-matrix="" }'
     assert main([str(EXAMPLE), "--passes", spec, "--print-ir-after", "ernn-block-circulant"]) == 0
     assert "circ.matvec" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (
+            ["--passes", "convert-ernn-to-cell", "--block-size", "8"],
+            ["--block-size builds the default pipeline, which --passes replaces"],
+        ),
+        (
+            ["--passes", "convert-ernn-to-cell", "--precision", "auto:16"],
+            ["--precision builds the default pipeline"],
+        ),
+        (
+            ["--passes", "ernn-block-circulant{block=8}"],
+            ["ernn-block-circulant works on cell.scan bodies", "run convert-ernn-to-cell first"],
+        ),
+        (["--print-ir-after", "nope"], ["--print-ir-after nope: no such pass in the pipeline"]),
+    ],
+)
+def test_nothing_is_dropped_silently(argv, words, tmp_path):
+    r = _ernnc(str(EXAMPLE), *argv, "-o", str(tmp_path / "o"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert all(w in r.stderr for w in words), r.stderr
+    assert not (tmp_path / "o").exists()
