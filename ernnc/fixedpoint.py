@@ -278,7 +278,8 @@ def grid(fn: str, segments: int, fin: Fmt, scale: float = 1.0) -> tuple[float, i
     half = min(_OUTSIDE[fn][0] * scale, max(abs(fin.min_value), fin.max_value))
     step_log2 = math.ceil(math.log2(2 * half / segments))
     step_log2 = max(step_log2, -fin.f)  # no finer than the input resolution
-    return -segments * 2.0**step_log2 / 2, step_log2
+    # lo on the grid of the step; an odd count has its extra segment above 0
+    return -(segments // 2) * 2.0**step_log2, step_log2
 
 
 def _inputs(fin: Fmt, lo: float, hi: float, limit: int = 4097) -> np.ndarray:

@@ -35,7 +35,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import PassFailedException
+from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from ..dialects import cell, circ, nn
 from ..dialects.constants import constant_value, dense_from_numpy
@@ -646,8 +646,17 @@ class Quantize(ModulePass):
         if spec.is_float:
             return
         q = Quantizer(spec, parse_activations(self.activations))
-        for fn in [o for o in op.ops if isinstance(o, func.FuncOp)]:
-            q.function(fn)
+        try:
+            for fn in [o for o in op.ops if isinstance(o, func.FuncOp)]:
+                q.function(fn)
+        except VerifyException as e:
+            if "width must lie" not in str(e):
+                raise
+            raise PassFailedException(
+                f"precision {self.precision!r}: an exact product or sum of these formats "
+                f"needs {str(e).split(':')[0]}, wider than the 64 bits the bit-accurate "
+                "model computes in; use narrower formats (up to about 24 bits)"
+            ) from None
         known = {n for t in q.tensors for n in t.names} | {"default"}
         for selector in spec.selectors():
             if selector not in known:

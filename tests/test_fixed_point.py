@@ -87,6 +87,20 @@ def test_activation_tables_are_fitted():
     assert errors[("Sigmoid", "lut")] < 3e-3
 
 
+@pytest.mark.parametrize("n", [1, 3, 5, 7, 21])
+def test_odd_segment_counts_stay_on_the_grid(n):
+    fin = Fmt(16, 4, True, True)
+    fout = Fmt(16, 2, True, True)
+    for table in (fit_pwl("Tanh", 0.0, 0.0, n, fin), build_lut("Tanh", 0.0, 0.0, n, fin, fout)):
+        step = 2.0**table.step_log2
+        assert table.lo / step == int(table.lo / step)  # what fxp.pwl's verifier asks
+        assert table.lo <= 0 <= table.lo + n * step
+    errors = [
+        max_error(fit_pwl("Tanh", 0.0, 0.0, k, fin), "Tanh", 0, 0, fin, fout) for k in (5, 21)
+    ]
+    assert errors[1] < errors[0] < 0.25
+
+
 # -- models ----------------------------------------------------------------
 
 
@@ -283,6 +297,7 @@ def test_outputs_are_deterministic(tmp_path):
         ("defualt=fixx<16,6>", "syntax error at column 9"),
         ("fixed<8,10>", "10 integer bits do not fit in 8 bits"),
         ("fixed<70,6>", "the width must lie in [1, 64]"),
+        ("fixed<32,8>", "needs fixed<66, 18>, wider than the 64 bits"),
         ("fixed<16,6,RND,TRN>", "at most one rounding"),
         ("layer9.state=fixed<16,6>", "no tensor matches 'layer9.state'"),
     ],
