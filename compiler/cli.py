@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         default="",
         help="bounds of the model's symbolic dims for the HLS buffers, e.g. 'T=512,N=4' "
-        "(default 128 each; C simulation raises them as its inputs need)",
+        "(default 1 for a batch dim, 128 for the others; ernnc csim raises them as its "
+        "inputs need)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     p.add_argument("--emit", metavar="STAGE", help="print the IR after STAGE to stdout and stop")

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ErnncError
@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--steps", type=int, default=8, help="sequence length of random inputs (default 8)"
     )
-    p.add_argument("--samples", type=int, default=2, help="batch size of random inputs (default 2)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="batch size of random inputs (default 2, at most the design's batch bound)",
+    )
     p.add_argument(
         "--tolerance",
         type=float,
@@ -93,6 +98,7 @@ class CsimResult:
     headers: str  # which ap_fixed.h, or that none was needed
     warnings: list[str]  # compiler warnings about the generated files
     testbench_output: str
+    notes: list[str] = field(default_factory=list)  # e.g. the bounds this build raised
 
 
 def _load_model_ref(path: Path):
@@ -118,7 +124,7 @@ def run_csim(
     *,
     seed: int = 0,
     steps: int = 8,
-    samples: int = 2,
+    samples: int | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     ap_include: str | None = None,
     cxx: str | None = None,
@@ -154,6 +160,12 @@ def run_csim(
             for p in manifest["inputs"]
             if "time_axis" in p
         }
+        if samples is None:  # within the design's bounds, so make csim runs them as built
+            batch_dims = {
+                p["dims"][p["batch_axis"]] for p in manifest["inputs"] if "batch_axis" in p
+            }
+            bounds = [manifest["dims"][d]["max"] for d in batch_dims if d in manifest["dims"]]
+            samples = min([2, *bounds])
         inputs = random_inputs_for(sig, samples=samples, steps=steps, seed=seed, axes=axes)
 
     # the symbolic dims' sizes, and bounds raised where the inputs exceed them
@@ -194,7 +206,7 @@ def run_csim(
     flags += [optimize] if optimize else []
     cmd = [compiler, *flags, *defines, *include, "-I.", *sources, "-o", "tb"]
     start = time.perf_counter()
-    built = subprocess.run(cmd, cwd=hls, capture_output=True, text=True)
+    built = subprocess.run(cmd, check=False, cwd=hls, capture_output=True, text=True)
     compile_seconds = time.perf_counter() - start
     log = f"$ {' '.join(cmd)}\n{built.stdout}{built.stderr}"
     (hls / LOG).write_text(log, encoding="utf-8")
@@ -205,7 +217,7 @@ def run_csim(
         raise ErnncError(f"compiling the testbench failed: {first} (full log: {hls / LOG})")
     tb_args = ["inputs.bin", "outputs.bin", "expected.bin", repr(tolerance)]
     start = time.perf_counter()
-    ran = subprocess.run(["./tb", *tb_args], cwd=hls, capture_output=True, text=True)
+    ran = subprocess.run(["./tb", *tb_args], check=False, cwd=hls, capture_output=True, text=True)
     run_seconds = time.perf_counter() - start
     with open(hls / LOG, "a", encoding="utf-8") as f:
         f.write(f"$ ./tb {' '.join(tb_args)}\n{ran.stdout}{ran.stderr}")
@@ -228,6 +240,12 @@ def run_csim(
                 bool(np.array_equal(g.view(np.uint32), want.view(np.uint32))),
             )
         )
+    notes = []
+    if defines:
+        notes.append(
+            f"note: the inputs exceed the design's bounds, so this build raised them "
+            f"({' '.join(defines)}); make csim MAX_DIMS='{' '.join(defines)}' does the same"
+        )
     return CsimResult(
         ran.returncode == 0,
         checks,
@@ -236,6 +254,7 @@ def run_csim(
         headers,
         _our_warnings(log, ours),
         (ran.stdout + ran.stderr).strip(),
+        notes,
     )
 
 
@@ -286,7 +305,7 @@ def main(argv: list[str]) -> int:
         )
         return 3
     print(format_result(result, args.tolerance))
-    for w in result.warnings:
+    for w in [*result.notes, *result.warnings]:
         print(f"ernnc csim: {w}", file=sys.stderr)
     if not result.ok:
         print(

@@ -240,7 +240,7 @@ def test_hostile_names_compile_and_match(tmp_path, options):
 def test_project_is_deterministic_and_has_no_machine_paths(tmp_path):
     """Two runs in fresh interpreters with different hash seeds give the same bytes."""
     for d, seed in (("a", "1"), ("b", "2")):
-        r = subprocess.run(
+        r = subprocess.run(  # noqa: PLW1510 - the status is asserted
             [sys.executable, "-m", "ernnc.compiler.cli", str(EXAMPLE), "-o", str(tmp_path / d)]
             + ["--block-size", "4", "--precision", "auto:16", "-q"],
             capture_output=True,
@@ -303,7 +303,7 @@ def test_csim_catches_a_wrong_design(tmp_path):
     start = text.index("= {\n") + 4
     first = text[start:].split(",", 1)[0].strip()
     weights.write_text(text[:start] + text[start:].replace(first, first + " + 8.0f", 1))
-    result = run_csim(out)
+    result = run_csim(out, samples=2)
     assert not result.ok
     assert "mismatches" in result.testbench_output
     assert max(c.max_abs for c in result.checks) > 1e-4
@@ -315,6 +315,10 @@ def test_csim_raises_the_bounds_its_inputs_need(tmp_path):
     result = run_csim(out, steps=40, samples=2)
     assert_matches(result)
     assert "-DERNNC_MAX_T=40" in (out / "hls" / "csim.log").read_text()
+    assert "MAX_DIMS='-DERNNC_MAX_T=40 -DERNNC_MAX_N=2'" in result.notes[0]
+    # by default the random inputs stay within the bounds: make csim reruns them as built
+    result = run_csim(out)
+    assert result.notes == [] and "-DERNNC_MAX" not in (out / "hls" / "csim.log").read_text()
 
 
 def test_csim_reads_inputs_from_npz(tmp_path):
@@ -375,7 +379,7 @@ def test_csim_errors_are_one_line(tmp_path, capsys):
     out = tmp_path / "out"
     assert main([str(EXAMPLE), "-o", str(out), "--precision", "auto:16", "-q"]) == 0
     env = {"ERNNC_AP_INCLUDE": str(tmp_path / "missing")}
-    r = subprocess.run(
+    r = subprocess.run(  # noqa: PLW1510 - the status is asserted
         [sys.executable, "-m", "ernnc.compiler.cli", "csim", str(out)],
         capture_output=True,
         text=True,
