@@ -92,7 +92,20 @@ def detect_stage(module: ModuleOp) -> str:
     return "cell"
 
 
+def _check_stage(module: ModuleOp, stage: str) -> None:
+    """--from must not claim less or (from the import stage) more than the IR holds."""
+    held = detect_stage(module)
+    order = list(STAGES)
+    if order.index(stage) < order.index(held) or (held == "import" and stage != "import"):
+        raise ErnncError(
+            f"--from {stage}: the IR holds {held}-stage ops ({STAGES[held]}); "
+            f"give --from {held}, or leave --from out to detect it"
+        )
+
+
 def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
+    if from_stage is not None and path.suffix == ".onnx":
+        raise ErnncError(f"--from re-enters an IR dump (.mlir); {path} is ONNX: drop --from")
     if path.suffix == ".mlir" or from_stage is not None:
         if not path.exists():
             raise ErnncError(f"{path}: no such file")
@@ -104,6 +117,7 @@ def load_input(path: Path, from_stage: str | None) -> tuple[ModuleOp, str]:
         stage = from_stage or detect_stage(module)
         if stage not in STAGES:
             raise ErnncError(f"--from: unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        _check_stage(module, stage)
         return module, stage
     from .onnx_import import import_onnx, load_model
 
@@ -173,6 +187,8 @@ def compile_to_ir(
     if req.dump_ir is not None:
         try:
             req.dump_ir.mkdir(parents=True, exist_ok=True)
+            for stale in req.dump_ir.glob("[0-9][0-9]-*.mlir"):  # a previous run's dumps
+                stale.unlink()
         except OSError as e:
             raise ErnncError(
                 f"cannot create IR dump directory {req.dump_ir}: {e.strerror}"

@@ -191,9 +191,11 @@ class Importer:
 
     def run(self) -> ModuleOp:
         g = self.graph
-        if self.opset < 7:
+        newest = onnx.defs.onnx_opset_version()
+        if not 7 <= self.opset <= newest:
             raise ErnncError(
-                f"model uses opset {self.opset} of the default domain; ernnc supports 7 and newer"
+                f"model uses opset {self.opset} of the default domain; ernnc supports 7 to "
+                f"{newest} (the newest that the installed onnx {onnx.__version__} knows)"
             )
         initializers = {t.name: t for t in g.initializer}
         for t in g.sparse_initializer:

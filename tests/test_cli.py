@@ -137,6 +137,13 @@ def test_dump_ir_names_files_by_pass(tmp_path):
         "01-convert-ernn-to-cell.mlir",
         "02-ernn-fuse-gates.mlir",
     ]
+    # a shorter pipeline into the same directory leaves none of the longer one's dumps
+    (tmp_path / "ir" / "notes.txt").write_text("mine")
+    model = str(ZOO / "rnn_l1_uni_dyn_op20.onnx")
+    argv = [model, "-o", str(tmp_path / "o2"), "--dump-ir", str(tmp_path / "ir")]
+    assert main([*argv, "--passes", "convert-ernn-to-cell"]) == 0
+    names = sorted(p.name for p in (tmp_path / "ir").iterdir())
+    assert names == ["00-import.mlir", "01-convert-ernn-to-cell.mlir", "notes.txt"]
 
 
 def test_help_is_fast_and_imports_nothing_heavy():
@@ -365,3 +372,19 @@ def test_nothing_is_dropped_silently(argv, words, tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert all(w in r.stderr for w in words), r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_from_must_match_the_ir(tmp_path, capsys):
+    fft = tmp_path / "fft.mlir"
+    assert main([str(EXAMPLE), "--emit", "fft", "--block-size", "4"]) == 0
+    fft.write_text(capsys.readouterr().out)
+    cases = [
+        ([str(fft), "--from", "cell"], "--from cell: the IR holds fft-stage ops"),
+        ([str(EXAMPLE), "--from", "import"], "--from re-enters an IR dump (.mlir)"),
+    ]
+    for argv, message in cases:
+        assert main([*argv, "-o", str(tmp_path / "o")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+        assert not (tmp_path / "o").exists()
+    assert main([str(fft), "--from", "fft", "-q", "-o", str(tmp_path / "o")]) == 0

@@ -775,6 +775,13 @@ def test_opset_below_7_rejected(op):
         run_ernnc(model, feeds)
 
 
+def test_opset_newer_than_onnx_knows_rejected():
+    """A newer opset may have changed the op; the installed onnx cannot say how."""
+    model, feeds = build("GRU", make_data("GRU"), opset=OPSET + 1)
+    with pytest.raises(ErnncError, match=f"opset {OPSET + 1} .* supports 7 to {OPSET}"):
+        run_ernnc(model, feeds)
+
+
 # -- 12. optional inputs and outputs -------------------------------------------------
 
 
