@@ -425,6 +425,22 @@ def format_table(report: dict) -> str:
         lines += _errors_lines(f"compressed against dense ({acc['inputs']}):", acc["outputs"])
     q = report.get("quantization")
     if q:
+        lines.append(
+            f"{'tensor':<24}{'format':<22}{'calibrated range':>24}{'overflows':>11}  computed by"
+        )
+        for t in q["tensors"]:
+            lines.append(
+                f"{t['name'][:23]:<24}{t['format']:<22}{_interval(t['range']):>24}"
+                f"{t['overflows']:>11,}  {t['kind']}"
+            )
+        lines.append(
+            f"{'activation':<24}{'implementation':<22}{'input range':>24}{'max error':>11}  function"
+        )
+        for a in q["activations"]:
+            lines.append(
+                f"{a['name'][:23]:<24}{a['implementation']:<22}{_interval(a['input_range']):>24}"
+                f"{a['max_error']:>11.3g}  {a['function']}"
+            )
         over = [t for t in q["tensors"] if t["overflows"]]
         lines.append(
             f"fixed point: {len(q['tensors'])} tensors, {len(over)} with overflows"
@@ -445,6 +461,10 @@ def format_table(report: dict) -> str:
     if hw:
         lines += _hardware_lines(hw)
     return "\n".join(lines)
+
+
+def _interval(r: list[float] | None) -> str:
+    return f"[{r[0]:.4g}, {r[1]:.4g}]" if r else "-"
 
 
 def large_error_warnings(report: dict) -> list[str]:

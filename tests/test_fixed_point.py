@@ -259,6 +259,14 @@ def test_report_lists_formats_ranges_overflows_and_errors(tmp_path, capsys):
         and q["inputs"] == "calibration inputs c.npz"
     )
     assert "bit-accurate against float" in table and "with overflows" in table
+    # and on stdout, a row per tensor: format, calibrated range, overflows
+    h = next(t for t in q["tensors"] if t["name"] == "layer0.fwd.h")
+    lo, hi = h["range"]
+    row = next(ln for ln in table.splitlines() if ln.startswith("layer0.fwd.h "))
+    assert row.split()[1:4] == ["fixed<18,8,RND,SAT>", f"[{lo:.4g},", f"{hi:.4g}]"], row
+    acc = [ln for ln in table.splitlines() if ln.startswith("layer0.fwd.acc ")]
+    assert any(int(ln.split()[4].replace(",", "")) > 0 for ln in acc), acc
+    assert sum(ln.startswith("layer0.fwd.act ") for ln in table.splitlines()) >= len(acts)
 
 
 def test_outputs_are_deterministic(tmp_path):
