@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -311,7 +312,6 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path):
 
 
 def test_truncated_ir_dump_is_an_error_not_a_hang(tmp_path, capsys):
-    dumps = tmp_path / "ir"
     assert main([str(EXAMPLE), "--emit", "cell"]) == 0
     text = capsys.readouterr().out
     cut = text.index('dense<"0x') + 200
@@ -388,3 +388,19 @@ def test_from_must_match_the_ir(tmp_path, capsys):
         assert err.count("\n") == 1 and message in err, err
         assert not (tmp_path / "o").exists()
     assert main([str(fft), "--from", "fft", "-q", "-o", str(tmp_path / "o")]) == 0
+
+
+@pytest.mark.parametrize("options", [[], ["--block-size", "4"], ["--precision", "auto:12"]])
+def test_every_stored_weight_is_read(options, tmp_path):
+    assert main([str(EXAMPLE), "-o", str(tmp_path / "o"), "-q", "--target", "numpy", *options]) == 0
+    source = (tmp_path / "o" / "model_ref.py").read_text()
+    with np.load(tmp_path / "o" / "weights.npz") as weights:
+        unread = [k for k in weights.files if f"w['{k}']" not in source]
+    assert unread == []
+    unused = [  # per function: every weight loaded into a variable is used
+        v
+        for body in source.split("\ndef ")
+        for v in re.findall(r"^\s*(\w+) = w\['\w+'\]$", body, flags=re.MULTILINE)
+        if len(re.findall(rf"\b{v}\b", body)) < 2
+    ]
+    assert unused == []

@@ -108,6 +108,14 @@ def is_matvec_weight(v: SSAValue) -> bool:
     )
 
 
+def _is_transposed_gemm_b(v: SSAValue) -> bool:
+    """A constant read only as a Gemm's transposed B (stored transposed)."""
+    uses = [u.operation for u in v.uses]
+    return bool(uses) and all(
+        isinstance(u, nn.GemmOp) and u.b is v and u.trans_b.value.data for u in uses
+    )
+
+
 def is_spectral(v: SSAValue) -> bool:
     """A value in the frequency domain (held as complex [F, M, Q], or as raw
     int64 [2, F, M, Q] in fixed point)."""
@@ -641,8 +649,8 @@ class ModelPrinter:
                     f"np.{arr.dtype.name.replace('bool', 'bool_')}({arr.item()!r})",
                 )
             return
-        if is_matvec_weight(op.result):
-            return  # matvecs read a derived copy from the weights file
+        if is_matvec_weight(op.result) or _is_transposed_gemm_b(op.result):
+            return  # its readers read a derived copy from the weights file
         self._assign(scope, op.result, scope.weight(self.weight(op.result)))
 
     def _print_fxp_constant(self, op: fxp.ConstantOp, scope: _Scope) -> None:
