@@ -86,7 +86,15 @@ def test_param_counts_of_the_google_lstm():
     assert sum(Blocking(g, r, c, 16).params for g, r, c in shapes) == 204_800
 
 
-def circulant_rnn(op: str, b: int, hidden: int, inputs: int, directions: int = 1, seed: int = 0):
+def circulant_rnn(
+    op: str,
+    b: int,
+    hidden: int,
+    inputs: int,
+    directions: int = 1,
+    seed: int = 0,
+    linear_before_reset: int = 1,
+):
     """An ONNX model whose W and R are exactly block-circulant (per gate)."""
     rng = np.random.default_rng(seed)
     g = GATES[op]
@@ -100,7 +108,7 @@ def circulant_rnn(op: str, b: int, hidden: int, inputs: int, directions: int = 1
     w, r = matrix(inputs).astype(np.float32), matrix(hidden).astype(np.float32)
     bias = (rng.standard_normal((directions, 2 * g * hidden)) * 0.1).astype(np.float32)
     direction = "bidirectional" if directions == 2 else "forward"
-    attrs = {"linear_before_reset": 1} if op == "GRU" else {}
+    attrs = {"linear_before_reset": linear_before_reset} if op == "GRU" else {}
     node = helper.make_node(
         op, ["X", "W", "R", "B"], ["Y", "Y_h"], hidden_size=hidden, direction=direction, **attrs
     )
@@ -125,10 +133,17 @@ SIZES = [(b, h, i) for b in (2, 4, 8, 16, 32) for h, i in ((2 * b, b), (b + 3, 2
 
 
 @pytest.mark.parametrize("b,hidden,inputs", SIZES, ids=[f"b{b}-H{h}-I{i}" for b, h, i in SIZES])
-@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "GRU-lbr0", "RNN"])
 def test_exactly_circulant_model_matches_onnxruntime(op, b, hidden, inputs):
+    cell, lbr = op.split("-")[0], 0 if op == "GRU-lbr0" else 1  # ONNX's default and torch's
     model = circulant_rnn(
-        op, b, hidden, inputs, directions=2 if op == "GRU" else 1, seed=b + hidden
+        cell,
+        b,
+        hidden,
+        inputs,
+        directions=2 if op == "GRU" else 1,
+        seed=b + hidden,
+        linear_before_reset=lbr,
     )
     x = np.random.default_rng(5).standard_normal((6, 3, inputs)).astype(np.float32)
     want = ort_run(model, {"X": x})
