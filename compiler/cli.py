@@ -238,22 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:
-        from .errors import ErnncError
+        from .errors import exit_status
 
-        if isinstance(e, ErnncError):
-            if args.traceback and e.__cause__ is not None:  # e.g. a plugin pass that crashed
-                raise
-            print(f"ernnc: error: {e}", file=sys.stderr)
-            return 1
-        if args.traceback:
-            raise
-        detail = str(e).strip().splitlines()
-        print(
-            f"ernnc: internal error: {type(e).__name__}: {detail[0] if detail else ''} "
-            "(rerun with --traceback and report it)",
-            file=sys.stderr,
-        )
-        return 3
+        return exit_status("ernnc", e, args.traceback)
 
 
 def _pipeline_options(args: argparse.Namespace):

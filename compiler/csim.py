@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ErnncError
+from .errors import ErnncError, exit_status
 
 DEFAULT_TOLERANCE = 1e-5
 LOG = "csim.log"
@@ -292,18 +292,8 @@ def main(argv: list[str]) -> int:
             cxx=args.cxx,
             optimize=f"-O{args.optimize}" if args.optimize else None,
         )
-    except ErnncError as e:
-        print(f"ernnc csim: error: {e}", file=sys.stderr)
-        return 1
     except Exception as e:
-        if args.traceback:
-            raise
-        print(
-            f"ernnc csim: internal error: {type(e).__name__}: {e} "
-            "(rerun with --traceback and report it)",
-            file=sys.stderr,
-        )
-        return 3
+        return exit_status("ernnc csim", e, args.traceback)
     print(format_result(result, args.tolerance))
     for w in [*result.notes, *result.warnings]:
         print(f"ernnc csim: {w}", file=sys.stderr)

@@ -10,6 +10,29 @@ class ErnncError(Exception):
     """
 
 
+def exit_status(prog: str, e: Exception, traceback: bool) -> int:
+    """Print one line for a failure and give the exit status: 1 for the user's
+    input (ErnncError), 3 for an internal error. With ``traceback``, raise
+    instead: an internal error, or an input error that wraps one (a plugin
+    pass that crashed)."""
+    import sys
+
+    if isinstance(e, ErnncError):
+        if traceback and e.__cause__ is not None:
+            raise e
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    if traceback:
+        raise e
+    detail = str(e).strip().splitlines()
+    print(
+        f"{prog}: internal error: {type(e).__name__}: {detail[0] if detail else ''} "
+        "(rerun with --traceback and report it)",
+        file=sys.stderr,
+    )
+    return 3
+
+
 def node_label(name: str, op_type: str, index: int | None = None) -> str:
     """``node 'lstm_1' (LSTM)``, or ``node #3 (LSTM)`` for an unnamed node."""
     if name:

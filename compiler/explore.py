@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import ErnncError
+from .errors import ErnncError, exit_status
 
 PROG = "ernnc explore"
 DEFAULT_BLOCK_SIZES = "1,4,8,16"
@@ -196,20 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted (finished points are in the cache)", file=sys.stderr)
         return 130
     except Exception as e:
-        if isinstance(e, ErnncError):
-            if args.traceback and e.__cause__ is not None:
-                raise
-            print(f"{PROG}: error: {e}", file=sys.stderr)
-            return 1
-        if args.traceback:
-            raise
-        detail = str(e).strip().splitlines()
-        print(
-            f"{PROG}: internal error: {type(e).__name__}: {detail[0] if detail else ''} "
-            "(rerun with --traceback and report it)",
-            file=sys.stderr,
-        )
-        return 3
+        return exit_status(PROG, e, args.traceback)
 
 
 # -- the grid --------------------------------------------------------------------------
