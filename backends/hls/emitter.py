@@ -1308,6 +1308,8 @@ class CppPrinter(PointwisePrinter):
         state_params += [f"{y.ctype} {y.name}[{y.capacity}]"] if y is not None else []
         state_params += [f"const {lens.ctype} {lens.name}[{lens.capacity}]"] if lens else []
         in_dims, rec_dims = used(inner), used(rec)
+        # the recurrent stage reads its step only to store y or mask by length
+        rec_t = [tt] if re.search(rf"\b{tt}\b", "\n".join(rec.lines)) else []
         in_args = [xv.name, *in_dims, *nxt.values()]
         rec_args = [*cur.values(), *[f.name for f in finals]]
         rec_args += [y.name] if y is not None else []
@@ -1326,7 +1328,8 @@ class CppPrinter(PointwisePrinter):
         fn.line(
             f"// {what}: the recurrent stage of step {tt}, from the other half; it owns the states"
         )
-        params = [f"int {tt}", *cur_params, *state_params, *[f"int {d}" for d in rec_dims]]
+        params = [*[f"int {t}" for t in rec_t], *cur_params, *state_params]
+        params += [f"int {d}" for d in rec_dims]
         fn.line(f"static void {base}_recurrent({', '.join(params)}) {{")
         fn.extend(rec)
         fn.line("}")
@@ -1335,13 +1338,14 @@ class CppPrinter(PointwisePrinter):
             f"// {what}: one step, the input stage of the next beside the recurrence of this one"
         )
         step_dims = [d for d in dims if d in in_dims or d in rec_dims]
-        params = ["bool run", "int t_next", f"int {tt}", x_param, *[f"int {d}" for d in step_dims]]
+        params = ["bool run", "int t_next", *[f"int {t}" for t in rec_t], x_param]
+        params += [f"int {d}" for d in step_dims]
         params += nxt_params + cur_params + state_params
         fn.line(f"static void {base}_step({', '.join(params)}) {{")
         with fn.indent():
             fn.line("ERNNC_PRAGMA(HLS DATAFLOW)")
             fn.line(f"{base}_input(run, t_next, {', '.join(in_args)});")
-            fn.line(f"{base}_recurrent({tt}, {', '.join(rec_args)});")
+            fn.line(f"{base}_recurrent({', '.join(rec_t + rec_args)});")
         fn.line("}")
         self.functions.append(fn)
 
@@ -1365,7 +1369,7 @@ class CppPrinter(PointwisePrinter):
             args = [
                 f"s + 1 < {t_dim}",
                 f"{tt} - 1" if op.is_reverse else f"{tt} + 1",
-                tt,
+                *rec_t,
                 xv.name,
                 *step_dims,
                 *[f"{p}[(s + 1) & 1]" for p in pp],

@@ -4,7 +4,9 @@
 // recurrence, as ernn-schedule chooses by default: two stage functions, a
 // step function whose DATAFLOW region runs the input stage of step s + 1
 // into one half of a ping-pong buffer beside the recurrent stage of step s
-// reading the other half; the input stage of step 0 before the loop.
+// reading the other half; the input stage of step 0 before the loop. The
+// recurrent stage takes no step index here: nothing stores y or masks by
+// sequence length.
 // overlap=0 prints the stages one after another in the time loop.
 
 // OVL-LABEL: // ---- ernnc_top.cpp ----
@@ -16,15 +18,15 @@
 // OVL:           layer0_fwd_nxt0[{{i[0-9]+}}] = {{t[0-9]+}};
 // OVL-NEXT:      }
 // OVL-NEXT:  }
-// OVL:       static void layer0_fwd_recurrent(int t, const fx16_6 layer0_fwd_cur0[ERNNC_MAX_N * 2 * 2], fx16_6 [[STATE:state[0-9]+]][ERNNC_MAX_N * 2], int dim_N) {
+// OVL:       static void layer0_fwd_recurrent(const fx16_6 layer0_fwd_cur0[ERNNC_MAX_N * 2 * 2], fx16_6 [[STATE:state[0-9]+]][ERNNC_MAX_N * 2], int dim_N) {
 // OVL-NOT:       layer0.fwd.W
 // OVL:           // circ.mac layer0.fwd.R
 // OVL:           layer0_fwd_cur0[
 // OVL:           // the new states, where the sequence is still running, and y
-// OVL:       static void layer0_fwd_step(bool run, int t_next, int t, const fx16_6 [[X]][ERNNC_MAX_T * ERNNC_MAX_N * 2], int dim_N, fx16_6 layer0_fwd_nxt0[ERNNC_MAX_N * 2 * 2], const fx16_6 layer0_fwd_cur0[ERNNC_MAX_N * 2 * 2], fx16_6 [[STATE]][ERNNC_MAX_N * 2]) {
+// OVL:       static void layer0_fwd_step(bool run, int t_next, const fx16_6 [[X]][ERNNC_MAX_T * ERNNC_MAX_N * 2], int dim_N, fx16_6 layer0_fwd_nxt0[ERNNC_MAX_N * 2 * 2], const fx16_6 layer0_fwd_cur0[ERNNC_MAX_N * 2 * 2], fx16_6 [[STATE]][ERNNC_MAX_N * 2]) {
 // OVL-NEXT:      ERNNC_PRAGMA(HLS DATAFLOW)
 // OVL-NEXT:      layer0_fwd_input(run, t_next, [[X]], dim_N, layer0_fwd_nxt0);
-// OVL-NEXT:      layer0_fwd_recurrent(t, layer0_fwd_cur0, [[STATE]], dim_N);
+// OVL-NEXT:      layer0_fwd_recurrent(layer0_fwd_cur0, [[STATE]], dim_N);
 // OVL-NEXT:  }
 // OVL:       void ernnc_top(
 // OVL:           static fx16_6 [[PP:layer0_fwd_pingpong0]][2][ERNNC_MAX_N * 2 * 2];
@@ -33,7 +35,7 @@
 // OVL-NEXT:      layer0_fwd_input(dim_T > 0, 0, [[X]], dim_N, [[PP]][0]);
 // OVL-NEXT:      for (int s = 0; s < dim_T; s++) {
 // OVL-NEXT:          int t = s;
-// OVL-NEXT:          layer0_fwd_step(s + 1 < dim_T, t + 1, t, [[X]], dim_N, [[PP]][(s + 1) & 1], [[PP]][s & 1], [[STATE]]);
+// OVL-NEXT:          layer0_fwd_step(s + 1 < dim_T, t + 1, [[X]], dim_N, [[PP]][(s + 1) & 1], [[PP]][s & 1], [[STATE]]);
 // OVL-NEXT:      }
 
 // SEQ-LABEL: // ---- ernnc_top.cpp ----
