@@ -226,6 +226,11 @@ def test_report_has_the_hardware_section(tmp_path, capsys):
     assert hw["frames_per_second"] == pytest.approx(200e6 / hw["cycles_per_step"], rel=1e-3)
     assert "estimates" in hw["note"] and hw["assumptions"]
     assert "set_part {" + device("zu7ev").part + "}" in (out / "hls" / "build.tcl").read_text()
+    # both layers overlap their input stage: their loops say which stage they run in
+    stages_of = {(loop["where"], loop.get("stage")) for loop in hw["loops"]}
+    for layer in ("layer0.fwd", "layer1.fwd"):
+        assert {(layer, "input"), (layer, "recurrent")} <= stages_of
+    assert ("top", None) in stages_of
 
 
 def test_list_devices(capsys):
