@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -80,8 +81,13 @@ def parse_overrides(spec: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def knobs_of(module: ModuleOp) -> list[Knob]:
-    """Every knob of the design, in program order."""
+def knobs_of(
+    module: ModuleOp, sequential: Callable[[str], bool] = lambda where: False
+) -> list[Knob]:
+    """Every knob of the design, in program order. The element-wise loops of
+    a scan whose stages may overlap are grouped by stage, as the backend
+    prints them, unless an override keeps that scan sequential
+    (``sequential(where)``)."""
     found: list[Knob] = []
 
     def block(ops: list[Operation], where: str, stage: str = "") -> None:
@@ -101,6 +107,9 @@ def knobs_of(module: ModuleOp) -> list[Knob]:
                     continue
                 # on unless overridden; never grown
                 found.append(Knob("overlap", [op], inner, 1, done=True))
+                if sequential(inner):
+                    block(list(op.body.block.ops), inner)
+                    continue
                 # each stage's element-wise loops apart, as the backend prints them
                 block(split.input, inner, "input")
                 block(split.recurrent, inner, "recurrent")
@@ -178,7 +187,17 @@ class Schedule(ModulePass):
         from ..backends.hls.emitter import design_sizes
 
         estimator = Estimator(dev, design_sizes(op, bounds))
-        knobs = knobs_of(op)
+        # a scan that an override keeps sequential has its knobs as without overlap
+        switches = [(sel, v) for sel, key, v in parse_overrides(self.overrides) if key == "overlap"]
+
+        def sequential(where: str) -> bool:
+            on = 1
+            for sel, value in switches:
+                if not sel or f"{where}.".startswith(sel + "."):
+                    on = value
+            return on == 0
+
+        knobs = knobs_of(op, sequential)
         for k in knobs:
             k.set(1)
         self._apply_overrides(knobs)
