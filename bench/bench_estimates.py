@@ -2,7 +2,7 @@
 """Estimates for the Google-LSTM-sized model: what ernn-schedule chooses and
 what the estimator predicts, per block size and device.
 
-    python bench/bench_estimates.py [--devices ku060,vx690t] [--blocks 1,8,16]
+    python bench/bench_estimates.py [--devices ku060,vx690t] [--blocks 1,8,16] [--schedule overlap=0]
 
 The model is the nearest one ONNX can express to the ESE / C-LSTM / E-RNN
 Google LSTM: an LSTM with 153 inputs and 1024 cells (ONNX's LSTM has no
@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rnn_models import rnn_model  # noqa: E402
+from rnn_models import rnn_model
 
-from ernnc.compiler.api import compile_module  # noqa: E402
-from ernnc.compiler.pipeline import PipelineOptions  # noqa: E402
-from ernnc.hardware.devices import device  # noqa: E402
-from ernnc.hardware.estimate import estimate  # noqa: E402
+from ernnc.compiler.api import compile_module
+from ernnc.compiler.pipeline import PipelineOptions
+from ernnc.hardware.devices import device
+from ernnc.hardware.estimate import estimate
 
 
 def main() -> None:
@@ -33,6 +33,9 @@ def main() -> None:
     ap.add_argument("--devices", default="ku060,vx690t")
     ap.add_argument("--blocks", default="1,8,16")
     ap.add_argument("--clock", type=float, default=200.0)
+    ap.add_argument(
+        "--schedule", default="", help="ernn-schedule overrides, e.g. overlap=0 (no ping-pong)"
+    )
     args = ap.parse_args()
     model = rnn_model("LSTM", 153, 1024)
     print(
@@ -48,6 +51,7 @@ def main() -> None:
                 activations="pwl:64",
                 device=key,
                 clock=args.clock,
+                schedule=args.schedule,
             )
             start = time.perf_counter()
             module = compile_module(model, "scheduled", options)

@@ -135,9 +135,12 @@ def _classifier_outputs(module: ModuleOp) -> set[int]:
     ret = next(op for op in module.walk() if isinstance(op, func.ReturnOp))
     found = set()
     for i, v in enumerate(ret.arguments):
-        if isinstance(v.owner, nn.SoftmaxOp | nn.LogSoftmaxOp | nn.GemmOp | nn.MatMulOp):
-            if tensor_shape(v.type) and tensor_shape(v.type)[-1] not in (DYN, 1):
-                found.add(i)
+        if (
+            isinstance(v.owner, nn.SoftmaxOp | nn.LogSoftmaxOp | nn.GemmOp | nn.MatMulOp)
+            and tensor_shape(v.type)
+            and tensor_shape(v.type)[-1] not in (DYN, 1)
+        ):
+            found.add(i)
     return found
 
 
@@ -376,6 +379,8 @@ def hardware_section(module: ModuleOp, max_dims: dict[str, int]) -> dict | None:
                 "bram36": c.bram36,
                 "lut": c.lut,
                 "ff": c.ff,
+                # in a scan whose stages overlap: the stage of the step it runs in
+                **({"stage": c.stage} if c.stage else {}),
             }
             for c in est.costs
         ],
@@ -395,9 +400,11 @@ def _hardware_lines(hw: dict) -> list[str]:
         + ", ".join(parts)
         + f"; bound by {hw['binding']}"
         + ("" if hw["fits"] else " (does NOT fit)"),
-        f"  {hw['cycles_per_step']:,} cycles/step, {hw['latency_per_frame_us']:.2f} us/frame, "
-        f"{hw['frames_per_second']:,.0f} frames/s, {hw['dense_equivalent_gops']:,.1f} GOPS "
-        "dense-equivalent (estimates; docs/estimates.md)",
+        (
+            f"  {hw['cycles_per_step']:,} cycles/step, {hw['latency_per_frame_us']:.2f} us/frame, "
+            f"{hw['frames_per_second']:,.0f} frames/s, {hw['dense_equivalent_gops']:,.1f} GOPS "
+            "dense-equivalent (estimates; docs/estimates.md)"
+        ),
     ]
 
 
@@ -480,7 +487,9 @@ def large_error_warnings(report: dict) -> list[str]:
     span = f"{lo}%" if lo == hi else f"{lo}-{hi}%"
     names = ", ".join(m["name"] for m in bad)
     return [
-        f"warning: the block-circulant projection loses {span} of {names} (relative Frobenius "
-        "error): these weights were not trained with the structure, so expect accuracy loss; "
-        "retrain with it (ernnc.train, ADMM) to recover"
+        (
+            f"warning: the block-circulant projection loses {span} of {names} (relative Frobenius "
+            "error): these weights were not trained with the structure, so expect accuracy loss; "
+            "retrain with it (ernnc.train, ADMM) to recover"
+        )
     ]

@@ -29,6 +29,10 @@ FIXED_OP_LATENCY = 1
 LOOP_DEPTH = 4
 # Control (loop counters, FSM) of one loop nest.
 LOOP_LUT, LOOP_FF = 150, 200
+# A step whose stages overlap is a DATAFLOW region of two processes: the
+# cycles, once a step, to start them and collect their done signals (an
+# ap_ctrl handshake of a cycle or two each way), beside the longer stage.
+DATAFLOW_OVERHEAD = 4
 
 # Block RAM: 36 Kb blocks as (depth, width) configurations, each also
 # splittable into two 18 Kb halves; arrays under this many bits go to

@@ -32,19 +32,28 @@ from ..dialects.shapes import DYN, tensor_shape
 from . import cost
 from .devices import RESOURCES, Device
 from .schedule import knob
+from .stages import Stages, buffer_banks, overlapped
 
 MATVECS = (cell.MatVecOp, circ.MatVecOp)
 
 ASSUMPTIONS = (
     "estimates from an analytic model of the generated loops, not synthesis results",
     "batch 1; latency per time step; ops outside the recurrent loops counted at one step",
-    "layers and directions run one after another (no overlap between them or between steps)",
+    (
+        "layers and directions run one after another; within a step, a scan with overlap = 1 runs "
+        "the input stage of the next step beside the recurrence (the longer of the two, plus the "
+        "dataflow handshake), else the stages one after another"
+    ),
     "each loop nest has its own operators (no sharing between ops)",
-    "fully pipelined loops at the initiation interval the schedule asks; float accumulations "
-    "wait for the adder's latency",
+    (
+        "fully pipelined loops at the initiation interval the schedule asks; float accumulations "
+        "wait for the adder's latency"
+    ),
     "DSP48 multiplies tiled over 27x18 (25x18 on 7 series) ports; two 8-bit multiplies share one",
-    "weights in block RAM as the C integers of the generated tables, banked by the reader's "
-    "parallelism; arrays under 4 Kb in LUTRAM; no UltraRAM (it needs BIND_STORAGE)",
+    (
+        "weights in block RAM as the C integers of the generated tables, banked by the reader's "
+        "parallelism; arrays under 4 Kb in LUTRAM; no UltraRAM (it needs BIND_STORAGE)"
+    ),
     "buffers sized by the symbolic dims' bounds (--max-dims; default 1 for a batch, 128 else)",
     "LUT and FF counts are rough: adders, registers and loop control only",
 )
@@ -62,6 +71,9 @@ class Cost:
     bram36: float = 0.0
     lut: int = 0
     ff: int = 0
+    # in a scan whose stages overlap (``where`` names it): "input" or
+    # "recurrent", the stage the loop belongs to; "" elsewhere
+    stage: str = ""
 
 
 @dataclass
@@ -94,7 +106,20 @@ class Estimate:
 
     @property
     def cycles_per_step(self) -> int:
-        return sum(c.cycles for c in self.costs)
+        """The loops' cycles one after another, except that in a scan whose
+        stages overlap the step takes the longer of its two stages."""
+        total = sum(c.cycles for c in self.costs if not c.stage)
+        return total + sum(max(s.values()) for s in self.stage_cycles().values())
+
+    def stage_cycles(self) -> dict[str, dict[str, int]]:
+        """Cycles of the input and the recurrent stage of each scan whose
+        stages overlap, by scan (``where``)."""
+        out: dict[str, dict[str, int]] = {}
+        for c in self.costs:
+            if c.stage:
+                stages = out.setdefault(c.where, {"input": 0, "recurrent": 0})
+                stages[c.stage] += c.cycles
+        return out
 
     @property
     def latency_us(self) -> float:
@@ -186,8 +211,27 @@ class Estimator:
     def scan(self, op: cell.ScanOp, est: Estimate) -> None:
         where = f"{op.layer.data}.{'bwd' if op.is_reverse else 'fwd'}"
         body = op.body.block
-        est.costs.append(self.step(op, where))
-        self.block(list(body.ops), where, est)
+        split = overlapped(op)
+        if split is None:
+            est.costs.append(self.step(op, where))
+            self.block(list(body.ops), where, est)
+            return
+        # C-LSTM's pipeline: the input stage of step s + 1 beside the
+        # recurrent stage of step s (hardware/stages.py, the HLS backend's
+        # DATAFLOW region)
+        x_in, states_out = self.step_copies(op, where)
+        x_in.stage, states_out.stage = "input", "recurrent"
+        first = len(est.costs)
+        est.costs.append(x_in)
+        self.block(split.input, where, est)
+        for c in est.costs[first:]:
+            c.stage = "input"
+        first = len(est.costs)
+        est.costs.append(states_out)
+        self.block(split.recurrent, where, est)
+        for c in est.costs[first:]:
+            c.stage = "recurrent"
+        est.costs.append(self.pingpong(split, where))
 
     def step(self, op: cell.ScanOp, where: str) -> Cost:
         """The step's own loops: x_t in, then the states and y out."""
@@ -206,6 +250,56 @@ class Estimator:
             bram36=bram,
             lut=int(lut) + 2 * cost.LOOP_LUT,
             ff=2 * cost.LOOP_FF + lanes * sum(width(r.type) for r in op.finals),
+        )
+
+    def step_copies(self, op: cell.ScanOp, where: str) -> tuple[Cost, Cost]:
+        """``step`` as its two loops, x_t in and the states and y out, for
+        the two stages they belong to when the stages overlap."""
+        lanes = knob(op, "lanes")
+        features = tensor_shape(op.x.type)[-1]
+        widest = max(tensor_shape(r.type)[-1] for r in op.finals)
+        x_bram, x_lut = self.buffer(op.body.block.args[0], lanes)
+        bram = lut = 0.0
+        for v in [*op.finals, op.y]:
+            b, lt = self.buffer(v, lanes)
+            bram, lut = bram + b, lut + lt
+        return (
+            Cost(
+                f"{op.kind.data} step: x_t in",
+                where,
+                f"lanes={lanes}",
+                math.ceil(features / lanes) + cost.LOOP_DEPTH,
+                bram36=x_bram,
+                lut=int(x_lut) + cost.LOOP_LUT,
+                ff=cost.LOOP_FF,
+            ),
+            Cost(
+                f"{op.kind.data} step: states and y out",
+                where,
+                f"lanes={lanes}",
+                math.ceil(widest / lanes) + cost.LOOP_DEPTH,
+                bram36=bram,
+                lut=int(lut) + cost.LOOP_LUT,
+                ff=cost.LOOP_FF + lanes * sum(width(r.type) for r in op.finals),
+            ),
+        )
+
+    def pingpong(self, split: Stages, where: str) -> Cost:
+        """The second half of each ping-pong buffer (the first is the input
+        stage's result, costed with the op that writes it) and the DATAFLOW
+        region's start and done handshakes, once a step."""
+        bram = lut = 0.0
+        for v in split.boundary:
+            b, lt = self.buffer(v, buffer_banks(v))
+            bram, lut = bram + b, lut + lt
+        return Cost(
+            "step DATAFLOW: ping-pong buffers, process handshakes",
+            where,
+            "overlap=1",
+            cost.DATAFLOW_OVERHEAD,
+            bram36=bram,
+            lut=int(lut) + cost.LOOP_LUT,
+            ff=cost.LOOP_FF,
         )
 
     # -- one op ----------------------------------------------------------------

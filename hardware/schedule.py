@@ -10,9 +10,13 @@ of the estimates.
 - on ``circ.rfft``, ``circ.irfft``: ``{units = U}``, FFTs at once;
 - on element-wise ops: ``{lanes = L}``, elements per cycle of their fused loop;
 - on weight constants: ``{partition = P}``, the banks their reader's
-  parallelism needs.
+  parallelism needs;
+- on ``cell.scan``: ``{overlap = 1}``, the step's input stage (x_t, its FFT
+  and its product with W) runs beside the previous step's recurrence,
+  C-LSTM's ping-pong pipeline (hardware/stages.py has the split).
 
-A missing key means 1 (the unscheduled design: one of everything).
+A missing key means 1 (the unscheduled design: one of everything), except
+``overlap``, which means 0 (the stages one after another).
 """
 
 from __future__ import annotations
@@ -34,14 +38,15 @@ SCHEDULE = "ernn.schedule"
 TARGET = "ernn.target"
 
 
-def knob(op: Operation, key: str) -> int:
-    """The op's scheduled ``key`` (parallel, units, lanes, partition); 1 if unset."""
+def knob(op: Operation, key: str, default: int = 1) -> int:
+    """The op's scheduled ``key`` (parallel, units, lanes, partition,
+    overlap); ``default`` if unset."""
     sched = op.attributes.get(SCHEDULE)
     if isinstance(sched, DictionaryAttr):
         value = sched.data.get(key)
         if isinstance(value, IntegerAttr):
             return int(value.value.data)
-    return 1
+    return default
 
 
 def set_knobs(op: Operation, **values: int) -> None:

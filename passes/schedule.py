@@ -6,13 +6,17 @@ block per cycle in each MAC, one FFT at a time, one element per cycle in
 each element-wise loop), then repeatedly double the knob of the slowest
 loop of the time step, as long as every resource stays within
 ``max-util`` of the device (the estimator, hardware/estimate.py, prices
-each step). Knobs set by ``overrides`` stay as given.
+each step). A scan whose step has an input stage (hardware/stages.py)
+overlaps it with the recurrence, C-LSTM's ping-pong pipeline
+(``overlap = 1``). Knobs set by ``overrides`` stay as given
+(``overlap=0`` runs the stages one after another).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -28,8 +32,11 @@ from ..hardware import cost
 from ..hardware.devices import RESOURCES, device, devices
 from ..hardware.estimate import Estimate, Estimator, static_shape_key
 from ..hardware.schedule import Target, set_knobs, set_target
+from ..hardware.stages import stages
 
-KEYS = ("parallel", "units", "lanes")
+KEYS = ("parallel", "units", "lanes", "overlap")
+# on (1) or off (0), not a degree of parallelism
+SWITCHES = ("overlap",)
 
 
 @dataclass
@@ -44,6 +51,9 @@ class Knob:
     value: int = 1
     fixed: bool = False
     done: bool = False
+    # "input" or "recurrent": the stage of a scan's step the loop belongs to,
+    # when the scan has the two (hardware/stages.py); "" elsewhere
+    stage: str = ""
 
     def set(self, value: int) -> None:
         self.value = value
@@ -56,40 +66,68 @@ def parse_overrides(spec: str) -> list[tuple[str, str, int]]:
     out = []
     for item in filter(None, (s.strip() for s in spec.split(","))):
         m = re.fullmatch(r"(?:(layer\d+(?:\.(?:fwd|bwd))?)\.)?(\w+)=(\d+)", item)
-        if m is None or m.group(2) not in KEYS or int(m.group(3)) < 1:
+        if (
+            m is None
+            or m.group(2) not in KEYS
+            or (m.group(2) in SWITCHES and int(m.group(3)) > 1)
+            or (m.group(2) not in SWITCHES and int(m.group(3)) < 1)
+        ):
             raise PassFailedException(
                 f"schedule override {item!r}: expected [layerK[.fwd|bwd].]KEY=N with KEY one of "
-                f"{', '.join(KEYS)} and N >= 1"
+                f"{', '.join(k for k in KEYS if k not in SWITCHES)} and N >= 1, "
+                f"or {', '.join(SWITCHES)}=0|1"
             )
         out.append((m.group(1) or "", m.group(2), int(m.group(3))))
     return out
 
 
-def knobs_of(module: ModuleOp) -> list[Knob]:
-    """Every knob of the design, in program order."""
+def knobs_of(
+    module: ModuleOp, sequential: Callable[[str], bool] = lambda where: False
+) -> list[Knob]:
+    """Every knob of the design, in program order. The element-wise loops of
+    a scan whose stages may overlap are grouped by stage, as the backend
+    prints them, unless an override keeps that scan sequential
+    (``sequential(where)``)."""
     found: list[Knob] = []
 
-    def block(ops: list[Operation], where: str) -> None:
+    def block(ops: list[Operation], where: str, stage: str = "") -> None:
         for item in pointwise_groups(ops, static_shape_key):
             if isinstance(item, list):
                 size = math.prod(max(d, 1) for d in static_shape_key(item[0]))
-                found.append(Knob("lanes", item, where, max(size, 1)))
+                found.append(Knob("lanes", item, where, max(size, 1), stage=stage))
                 continue
             op = item
             if isinstance(op, cell.ScanOp):
                 inner = f"{op.layer.data}.{'bwd' if op.is_reverse else 'fwd'}"
                 widest = max(tensor_shape(v.type)[-1] for v in [op.x, *op.finals])
                 found.append(Knob("lanes", [op], inner, widest))
-                block(list(op.body.block.ops), inner)
+                split = stages(op)
+                if split is None:
+                    block(list(op.body.block.ops), inner)
+                    continue
+                # on unless overridden; never grown
+                found.append(Knob("overlap", [op], inner, 1, done=True))
+                if sequential(inner):
+                    block(list(op.body.block.ops), inner)
+                    continue
+                # each stage's element-wise loops apart, as the backend prints them
+                block(split.input, inner, "input")
+                block(split.recurrent, inner, "recurrent")
             elif isinstance(op, circ.MacOp):
-                found.append(Knob("parallel", [op], where, tensor_shape(op.lhs.type)[0]))
+                found.append(
+                    Knob("parallel", [op], where, tensor_shape(op.lhs.type)[0], stage=stage)
+                )
             elif isinstance(op, cell.MatVecOp | circ.MatVecOp):
-                found.append(Knob("parallel", [op], where, tensor_shape(op.results[0].type)[-1]))
+                rows = tensor_shape(op.results[0].type)[-1]
+                found.append(Knob("parallel", [op], where, rows, stage=stage))
             elif isinstance(op, circ.RfftOp):
                 b = op.block.value.data
-                found.append(Knob("units", [op], where, -(-tensor_shape(op.input.type)[-1] // b)))
+                blocks = -(-tensor_shape(op.input.type)[-1] // b)
+                found.append(Knob("units", [op], where, blocks, stage=stage))
             elif isinstance(op, circ.IrfftOp):
-                found.append(Knob("units", [op], where, tensor_shape(op.input.type)[-3]))
+                found.append(
+                    Knob("units", [op], where, tensor_shape(op.input.type)[-3], stage=stage)
+                )
 
     block(list(signature.main_func(module).body.block.ops), "top")
     return found
@@ -149,7 +187,17 @@ class Schedule(ModulePass):
         from ..backends.hls.emitter import design_sizes
 
         estimator = Estimator(dev, design_sizes(op, bounds))
-        knobs = knobs_of(op)
+        # a scan that an override keeps sequential has its knobs as without overlap
+        switches = [(sel, v) for sel, key, v in parse_overrides(self.overrides) if key == "overlap"]
+
+        def sequential(where: str) -> bool:
+            on = 1
+            for sel, value in switches:
+                if not sel or f"{where}.".startswith(sel + "."):
+                    on = value
+            return on == 0
+
+        knobs = knobs_of(op, sequential)
         for k in knobs:
             k.set(1)
         self._apply_overrides(knobs)
@@ -167,11 +215,52 @@ class Schedule(ModulePass):
             else dev.available(r)
             for r in RESOURCES
         }
+        # where stages overlap, growing the loops of the hidden stage buys no
+        # cycle; but skipping them changes which loops the budget goes to,
+        # so both greedy runs are tried and the faster design kept
+        start = [(k.value, k.done) for k in knobs]
+        runs = []
+        for hide in (False, True) if est.stage_cycles() else (False,):
+            for k, (value, done) in zip(knobs, start):
+                k.set(value)
+                k.done = done
+            partition_weights(knobs)
+            final = self._grow(op, estimator, knobs, est, budget, hide)
+            runs.append((final.cycles_per_step, final.used("dsp"), [k.value for k in knobs]))
+        _, _, values = min(runs, key=lambda run: run[:2])
+        for k, value in zip(knobs, values):
+            k.set(value)
+        partition_weights(knobs)
+
+    def _grow(
+        self,
+        op: ModuleOp,
+        estimator: Estimator,
+        knobs: list[Knob],
+        est: Estimate,
+        budget: dict[str, float],
+        hide: bool,
+    ) -> Estimate:
+        """Double the slowest loop's knob until the budget refuses every
+        knob; ``hide``: leave alone the loops of the shorter of two
+        overlapping stages."""
+        dev = estimator.device
         used = {r: est.used(r) for r in RESOURCES}
         while True:
             open_ = [k for k in knobs if not (k.fixed or k.done or k.value >= k.limit)]
+            if hide:
+                stage = est.stage_cycles()
+                open_ = [
+                    k
+                    for k in open_
+                    if not (
+                        k.stage
+                        and k.where in stage
+                        and stage[k.where][k.stage] < max(stage[k.where].values())
+                    )
+                ]
             if not open_:
-                break
+                return est
             k = max(open_, key=lambda k: cycles_of(estimator, k))
             old = k.value
             k.set(min(k.limit, 2 * old))
@@ -188,6 +277,7 @@ class Schedule(ModulePass):
                 partition_weights(knobs)
             else:
                 used = {r: trial.used(r) for r in RESOURCES}
+                est = trial
 
     def _apply_overrides(self, knobs: list[Knob]) -> None:
         for selector, key, value in parse_overrides(self.overrides):

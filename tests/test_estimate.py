@@ -21,6 +21,7 @@ from ernnc.hardware import cost
 from ernnc.hardware.devices import RESOURCES, device, devices
 from ernnc.hardware.estimate import estimate
 from ernnc.hardware.schedule import knob, set_knobs, target_of
+from ernnc.hardware.stages import overlapped, stages
 
 sys.path.insert(0, str(REPO / "bench"))
 from rnn_models import rnn_model
@@ -86,7 +87,7 @@ def test_one_block_rnn_by_hand():
     # the irfft: the same network on 1 output block
     assert by["circ.irfft b=8"].cycles == 1 + 6 + 4
     # weights: 1 x 1 x 5 x 2 raw shorts = 160 bits, in LUTRAM
-    weights = [c for c in est.costs if c.what == "weights layer0.fwd.W"][0]
+    weights = next(c for c in est.costs if c.what == "weights layer0.fwd.W")
     assert (weights.bram36, weights.lut) == (0, 3)
     # a time step: everything inside the scan adds up
     step = sum(c.cycles for c in est.costs if c.where == "layer0.fwd")
@@ -225,6 +226,11 @@ def test_report_has_the_hardware_section(tmp_path, capsys):
     assert hw["frames_per_second"] == pytest.approx(200e6 / hw["cycles_per_step"], rel=1e-3)
     assert "estimates" in hw["note"] and hw["assumptions"]
     assert "set_part {" + device("zu7ev").part + "}" in (out / "hls" / "build.tcl").read_text()
+    # both layers overlap their input stage: their loops say which stage they run in
+    stages_of = {(loop["where"], loop.get("stage")) for loop in hw["loops"]}
+    for layer in ("layer0.fwd", "layer1.fwd"):
+        assert {(layer, "input"), (layer, "recurrent")} <= stages_of
+    assert ("top", None) in stages_of
 
 
 def test_list_devices(capsys):
@@ -276,3 +282,93 @@ def test_csim_is_the_same_whatever_the_schedule(tmp_path):
         cpp = (out / "hls" / "ernnc_top.cpp").read_text()
         assert ("UNROLL factor=" in cpp) == (name == "auto")
     assert outputs[0] == outputs[1]
+
+
+# -- overlap: the input stage of step s + 1 beside the recurrence of step s -----------------
+
+
+def _scans(module) -> list:
+    return [op for op in module.walk() if op.name == "cell.scan"]
+
+
+def test_overlap_takes_the_longer_stage_by_hand():
+    module = rnn8()  # unscheduled: one of everything, no overlap
+    (scan,) = _scans(module)
+    split = stages(scan)
+    assert split is not None
+    assert [op.name for op in split.input] == ["circ.rfft", "circ.mac", "fxp.cast"]
+    assert [v.owner.name for v in split.boundary] == ["fxp.cast"]  # the W x spectrum
+    before = estimate(module, KU060, 200.0)
+    set_knobs(scan, overlap=1)
+    after = estimate(module, KU060, 200.0)
+    # the input stage: x_t in (8 + 4), its rfft (1 + 6 + 4), the W MAC (5 + 4),
+    # the cast of its 10 spectrum values (10 + 1 + 4)
+    assert after.stage_cycles() == {"layer0.fwd": {"input": 47, "recurrent": 76}}
+    # the recurrent stage: states and y out (8 + 4), the rfft of h (11), the R MAC
+    # (9), W x + R h and its casts (10 + 3 + 4), the irfft (11), cast and pwl (8 + 4 + 4)
+    top = sum(c.cycles for c in before.costs if c.where == "top")
+    assert before.cycles_per_step == top + 47 + 76
+    assert after.cycles_per_step == top + max(47, 76) + cost.DATAFLOW_OVERHEAD
+    # the second half of the ping-pong buffer (10 values of 16 bits, in LUTRAM)
+    (pp,) = [c for c in after.costs if c.what.startswith("step DATAFLOW")]
+    assert pp.lut > cost.LOOP_LUT and pp.cycles == cost.DATAFLOW_OVERHEAD
+    assert after.used("lut") > before.used("lut")
+
+
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("lstm_l2_bi_dyn_op20", {"block_size": "8", "precision": "auto:16"}),
+        ("gru_l1_uni_dyn_op20", {"precision": "auto:12"}),
+        ("rnn_relu_l2_bi_bf_dyn_op20", {"block_size": "4"}),
+        ("gru_cls_bi_hn_cat_dyn_op20", {"block_size": "4", "precision": "auto:16"}),
+    ],
+)
+def test_overlap_never_costs_more_cycles(name, options):
+    module = compile_module(ZOO / f"{name}.onnx", "scheduled", PipelineOptions(**options))
+    scans = _scans(module)
+    assert scans and all(knob(op, "overlap", default=0) == 1 for op in scans)
+    on = estimate(module, KU060, 200.0)
+    for op in scans:
+        set_knobs(op, overlap=0)
+    off = estimate(module, KU060, 200.0)
+    assert on.cycles_per_step < off.cycles_per_step
+    # the same loops; each scan saves its shorter stage, less the handshake
+    saved = sum(min(s.values()) - cost.DATAFLOW_OVERHEAD for s in on.stage_cycles().values())
+    assert off.cycles_per_step - on.cycles_per_step == saved
+    assert len(on.stage_cycles()) == len(scans) and off.stage_cycles() == {}
+
+
+def test_schedule_overlaps_by_default_and_the_override_turns_it_off():
+    model = ZOO / "lstm_l2_bi_dyn_op20.onnx"
+    by_default = compile_module(model, "scheduled", PipelineOptions(**FIXED16))
+    assert [knob(op, "overlap", default=0) for op in _scans(by_default)] == [1, 1, 1, 1]
+    assert "overlap = 1" in str(_scans(by_default)[0].attributes["ernn.schedule"])
+    off = compile_module(model, "scheduled", PipelineOptions(schedule="overlap=0", **FIXED16))
+    assert [knob(op, "overlap", default=1) for op in _scans(off)] == [0, 0, 0, 0]
+    layer0 = compile_module(
+        model, "scheduled", PipelineOptions(schedule="layer0.overlap=0", **FIXED16)
+    )
+    assert [(op.layer.data, knob(op, "overlap")) for op in _scans(layer0)] == [
+        ("layer0", 0),
+        ("layer0", 0),
+        ("layer1", 1),
+        ("layer1", 1),
+    ]
+    bwd = compile_module(
+        model, "scheduled", PipelineOptions(schedule="layer1.bwd.overlap=0", **FIXED16)
+    )
+    assert [knob(op, "overlap") for op in _scans(bwd)] == [1, 1, 1, 0]
+    # before ernn-schedule there is no annotation, and no overlap
+    quantized = compile_module(model, "quantized", PipelineOptions(**FIXED16))
+    assert all("ernn.schedule" not in op.attributes for op in _scans(quantized))
+    assert all(overlapped(op) is None for op in _scans(quantized))
+
+
+def test_overlap_override_is_a_switch(tmp_path, capsys):
+    example = REPO / "examples" / "lstm_classifier.onnx"
+    for bad in ("overlap=2", "layer0.overlap=3", "lanes=0"):
+        assert main([str(example), "-o", str(tmp_path / "o"), "--schedule", bad, "-q"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"schedule override '{bad}'" in err, err
+        assert "overlap=0|1" in err

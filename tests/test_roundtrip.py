@@ -157,3 +157,20 @@ def test_every_stage_is_detectable_from_its_ops():
         f"add the ops that first appear at stage(s) {missing} to driver.STAGE_OPS, "
         "so that a dump of the stage re-enters without --from"
     )
+
+
+@pytest.mark.parametrize("schedule", ["", "overlap=0"])
+def test_the_overlap_annotation_round_trips(schedule, tmp_path):
+    """ernn-schedule's overlap switch on each cell.scan survives printing and
+    parsing, and the HLS project from the re-parsed IR is the direct one's."""
+    from ernnc.backends.hls import emit_hls
+
+    argv = [*FLAGS["fixed16"], "--schedule", schedule] if schedule else FLAGS["fixed16"]
+    text = _emit([str(REENTRY_MODEL), "--emit", "scheduled", *argv])
+    value = 0 if schedule else 1
+    assert text.count(f"overlap = {value} : i64") == 4  # two layers, two directions
+    module = parse_mlir(text, "scheduled.mlir")
+    assert str(module) + "\n" == text
+    again = emit_hls(parse_mlir(str(module), "again.mlir")).files
+    assert again == emit_hls(module).files
+    assert ("ERNNC_PRAGMA(HLS DATAFLOW)" in again["ernnc_top.cpp"]) == (value == 1)

@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from ...circulant import Blocking, expand
 from ...dialects import cell, circ, fxp, nn, signature
@@ -39,6 +39,7 @@ from ...dialects.fxp import FixedType, fixed_of
 from ...dialects.shapes import DYN, tensor_shape
 from ...fixedpoint import twiddles
 from ...hardware.schedule import knob, target_of
+from ...hardware.stages import Stages, buffer_banks, overlapped
 from ..numpy.source import Source
 from .cpp import HlsError, Var, flat_index, float_literal, product, raw_ctype, table_rows
 from .names import Identifiers, comment_text
@@ -114,6 +115,9 @@ class CppPrinter(PointwisePrinter):
         self.views: dict[SSAValue, View] = {}  # split parts read in place
         self.table_banks: list[tuple[str, int]] = []  # weight tables read in parallel
         self.symbols: dict[str, tuple[str, str]] = {}  # ONNX dim name -> (C++ arg, max macro)
+        # values the code being printed writes to a parameter of that name
+        # instead of declaring a buffer (an input stage's ping-pong buffers)
+        self.params: dict[SSAValue, str] = {}
         self._tmp = 0
 
     # -- names and types -----------------------------------------------------
@@ -197,6 +201,11 @@ class CppPrinter(PointwisePrinter):
         self, v: SSAValue, runtime: list[str], bound: list[str], hint: str, src: Source
     ) -> Var:
         shape, cap = self.shape_of(v, runtime, bound)
+        if v in self.params:
+            # a ping-pong buffer, the input stage's parameter (_print_cell_scan)
+            var = Var(self.params[v], self.ctype(v.type), shape, cap)
+            self.vars[v] = var
+            return var
         var = Var(self.fresh(hint), self.ctype(v.type), shape, cap)
         # static: buffers sized by the dims' bounds would overflow the stack of
         # a C simulation; each call writes them before reading them
@@ -211,12 +220,7 @@ class CppPrinter(PointwisePrinter):
     def banks(v: SSAValue) -> int:
         """Banks of a buffer: as many as its writer or a reader takes
         elements per cycle (the schedule's parallel, units and lanes)."""
-        ops = [use.operation for use in v.uses]
-        if isinstance(v.owner, Operation):
-            ops.append(v.owner)
-        elif isinstance(v.owner, Block) and isinstance(v.owner.parent_op(), cell.ScanOp):
-            ops.append(v.owner.parent_op())  # type: ignore[arg-type]
-        return max([1] + [knob(op, key) for op in ops for key in ("parallel", "units", "lanes")])
+        return buffer_banks(v)
 
     # -- loops ---------------------------------------------------------------
 
@@ -1127,8 +1131,6 @@ class CppPrinter(PointwisePrinter):
         t_bound, n_bound = xv.bound[0], xv.bound[1]
         block = op.block
         states = list(block.args[1:])
-        term = block.last_op
-        assert isinstance(term, cell.YieldOp)
         direction = "reverse" if op.is_reverse else "forward"
         src.line(
             f"// ---- {comment_text(op.layer.data)} {direction}: {comment_text(op.kind.data.upper())} time loop, states on chip ----"
@@ -1157,6 +1159,7 @@ class CppPrinter(PointwisePrinter):
         ]
         lens = self.vars[op.lens] if op.lens is not None else None
         inits = op.initial_values()
+        split = overlapped(op)
         src.line("{")
         with src.indent():
             # the states live in the final-state buffers across the loop
@@ -1165,47 +1168,19 @@ class CppPrinter(PointwisePrinter):
                 init = inits[k]
                 value = self.vars[init].at("i") if init is not None else "0"
                 src.line(f"for (int i = 0; i < {fin.size}; i++) {fin.name}[i] = {value};")
-            x_t = block.args[0]
-            xs = self.declare(x_t, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]], "x_t", src)
-            lanes = knob(op, "lanes")
-            tt = self.fresh("t")
-            loop = f"for (int s = 0; s < {t_dim}; s++)"
-            src.line(f"{loop} {{")
-            with src.indent():
-                src.line(f"int {tt} = {f'{t_dim} - 1 - s' if op.is_reverse else 's'};")
-                self.loops(
-                    src,
-                    [xs.size],
-                    lambda i: [f"{xs.name}[{i[0]}] = {xv.at(f'{tt} * {xs.size} + {i[0]}')};"],
-                    lanes=lanes,
-                )
-                self.print_ops(list(block.ops)[:-1], src)
-                h = tensor_shape(op.y.type)[2]
-                widths = [int(fin.shape[1]) for fin in finals]
-                n, j = self.fresh("n"), self.fresh("j")
-                src.line("// the new states, where the sequence is still running, and y")
-                src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")
+            if split is not None:
+                self._print_overlapped_steps(op, split, y, finals, lens, src)
+            else:
+                x_t = block.args[0]
+                xs = self.declare(x_t, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]], "x_t", src)
+                tt = self.fresh("t")
+                src.line(f"for (int s = 0; s < {t_dim}; s++) {{")
                 with src.indent():
-                    live = f"{tt} < {lens.at(n)}" if lens is not None else "true"
-                    src.line(f"bool live = {live};")
-                    src.line(f"for (int {j} = 0; {j} < {max(widths)}; {j}++) {{")
-                    with src.indent():
-                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
-                        if lanes > 1:
-                            src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={lanes})")
-                        for v, fin, width in zip(term.values, finals, widths):
-                            nv = self.vars[v]
-                            cond = "live" if width == max(widths) else f"live && {j} < {width}"
-                            src.line(
-                                f"if ({cond}) {fin.name}[{n} * {width} + {j}] = {nv.at(f'{n} * {width} + {j}')};"
-                            )
-                        if y is not None:
-                            new_h = self.vars[term.values[0]].at(f"{n} * {h} + {j}")
-                            store = f"{y.name}[({tt} * {n_dim} + {n}) * {h} + {j}] = live ? {y.ctype}({new_h}) : {y.ctype}(0);"
-                            src.line(store if h == max(widths) else f"if ({j} < {h}) {store}")
-                    src.line("}")
+                    src.line(f"int {tt} = {f'{t_dim} - 1 - s' if op.is_reverse else 's'};")
+                    self._print_x_t(op, xs, tt, src)
+                    self.print_ops(list(block.ops)[:-1], src)
+                    self._print_state_update(op, y, finals, lens, tt, src)
                 src.line("}")
-            src.line("}")
             if lens is not None:
                 src.line("// an entry of length 0 runs no step and ends with zero states")
                 n = self.fresh("n")
@@ -1219,6 +1194,184 @@ class CppPrinter(PointwisePrinter):
                         )
                     src.line("}")
                 src.line("}")
+        src.line("}")
+
+    def _print_x_t(self, op: cell.ScanOp, xs: Var, tt: str, src: Source) -> None:
+        """x_t = x[tt], the step's input."""
+        xv = self.vars[op.x]
+        self.loops(
+            src,
+            [xs.size],
+            lambda i: [f"{xs.name}[{i[0]}] = {xv.at(f'{tt} * {xs.size} + {i[0]}')};"],
+            lanes=knob(op, "lanes"),
+        )
+
+    def _print_state_update(
+        self,
+        op: cell.ScanOp,
+        y: Var | None,
+        finals: list[Var],
+        lens: Var | None,
+        tt: str,
+        src: Source,
+    ) -> None:
+        """The end of step tt: the new states where the sequence is still
+        running, and y."""
+        term = op.block.last_op
+        assert isinstance(term, cell.YieldOp)
+        n_dim = self.vars[op.x].shape[1]
+        lanes = knob(op, "lanes")
+        h = tensor_shape(op.y.type)[2]
+        widths = [int(fin.shape[1]) for fin in finals]
+        n, j = self.fresh("n"), self.fresh("j")
+        src.line("// the new states, where the sequence is still running, and y")
+        src.line(f"for (int {n} = 0; {n} < {n_dim}; {n}++) {{")
+        with src.indent():
+            live = f"{tt} < {lens.at(n)}" if lens is not None else "true"
+            src.line(f"bool live = {live};")
+            src.line(f"for (int {j} = 0; {j} < {max(widths)}; {j}++) {{")
+            with src.indent():
+                src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                if lanes > 1:
+                    src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={lanes})")
+                for v, fin, width in zip(term.values, finals, widths):
+                    nv = self.vars[v]
+                    cond = "live" if width == max(widths) else f"live && {j} < {width}"
+                    src.line(
+                        f"if ({cond}) {fin.name}[{n} * {width} + {j}] = {nv.at(f'{n} * {width} + {j}')};"
+                    )
+                if y is not None:
+                    new_h = self.vars[term.values[0]].at(f"{n} * {h} + {j}")
+                    store = f"{y.name}[({tt} * {n_dim} + {n}) * {h} + {j}] = live ? {y.ctype}({new_h}) : {y.ctype}(0);"
+                    src.line(store if h == max(widths) else f"if ({j} < {h}) {store}")
+            src.line("}")
+        src.line("}")
+
+    def _print_overlapped_steps(
+        self,
+        op: cell.ScanOp,
+        split: Stages,
+        y: Var | None,
+        finals: list[Var],
+        lens: Var | None,
+        src: Source,
+    ) -> None:
+        """The time loop software-pipelined, C-LSTM's ping-pong pipeline: the
+        input stage of step 0 first, then in each step a DATAFLOW region of
+        two processes, the input stage of step s + 1 (writing one half of
+        each ping-pong buffer) beside the recurrent stage of step s (reading
+        the other half and owning the states). hardware/stages.py splits the
+        ops; the estimator takes the longer stage."""
+        xv = self.vars[op.x]
+        t_dim, n_dim, n_bound = xv.shape[0], xv.shape[1], xv.bound[1]
+        x_t = op.block.args[0]
+        base = self.ids(f"{op.layer.data}_{'bwd' if op.is_reverse else 'fwd'}")
+        tt = self.ids("t")
+        nxt = {v: self.ids(f"{base}_nxt{k}") for k, v in enumerate(split.boundary)}
+        # the input stage of step tt, into the nxt buffers
+        inner = Source()
+        with inner.indent():
+            inner.line("if (!run) return;")
+            self.params = dict(nxt)
+            xs = self.declare(x_t, [n_dim, xv.shape[2]], [n_bound, xv.bound[2]], "x_t", inner)
+            self._print_x_t(op, xs, tt, inner)
+            self.print_ops(split.input, inner)
+            self.params = {}
+        buffers = [self.vars[v] for v in split.boundary]
+        cur = {v: self.ids(f"{base}_cur{k}") for k, v in enumerate(split.boundary)}
+        for v, var in zip(split.boundary, buffers):
+            self.vars[v] = Var(cur[v], var.ctype, var.shape, var.bound)
+        # the recurrent stage of step tt, from the cur buffers
+        rec = Source()
+        with rec.indent():
+            self.print_ops(split.recurrent, rec)
+            self._print_state_update(op, y, finals, lens, tt, rec)
+        dims = [arg for arg, _ in self.symbols.values()]
+
+        def used(body: Source) -> list[str]:
+            text = "\n".join(body.lines)
+            return [d for d in dims if re.search(rf"\b{re.escape(d)}\b", text)]
+
+        x_param = f"const {xv.ctype} {xv.name}[{xv.capacity}]"
+        nxt_params = [f"{b.ctype} {nxt[v]}[{b.capacity}]" for v, b in zip(split.boundary, buffers)]
+        cur_params = [
+            f"const {b.ctype} {cur[v]}[{b.capacity}]" for v, b in zip(split.boundary, buffers)
+        ]
+        state_params = [f"{f.ctype} {f.name}[{f.capacity}]" for f in finals]
+        state_params += [f"{y.ctype} {y.name}[{y.capacity}]"] if y is not None else []
+        state_params += [f"const {lens.ctype} {lens.name}[{lens.capacity}]"] if lens else []
+        in_dims, rec_dims = used(inner), used(rec)
+        # the recurrent stage reads its step only to store y or mask by length
+        rec_t = [tt] if re.search(rf"\b{tt}\b", "\n".join(rec.lines)) else []
+        in_args = [xv.name, *in_dims, *nxt.values()]
+        rec_args = [*cur.values(), *[f.name for f in finals]]
+        rec_args += [y.name] if y is not None else []
+        rec_args += [lens.name] if lens is not None else []
+        rec_args += rec_dims
+        what = f"{comment_text(op.layer.data)} {'reverse' if op.is_reverse else 'forward'}"
+
+        fn = Source()
+        fn.line(f"// {what}: the input stage of step {tt} (x_t in and what reads only x_t),")
+        fn.line("// into one half of the ping-pong buffers; nothing when !run (past the last step)")
+        params = ["bool run", f"int {tt}", x_param, *[f"int {d}" for d in in_dims], *nxt_params]
+        fn.line(f"static void {base}_input({', '.join(params)}) {{")
+        fn.extend(inner)
+        fn.line("}")
+        fn.line("")
+        fn.line(
+            f"// {what}: the recurrent stage of step {tt}, from the other half; it owns the states"
+        )
+        params = [*[f"int {t}" for t in rec_t], *cur_params, *state_params]
+        params += [f"int {d}" for d in rec_dims]
+        fn.line(f"static void {base}_recurrent({', '.join(params)}) {{")
+        fn.extend(rec)
+        fn.line("}")
+        fn.line("")
+        fn.line(
+            f"// {what}: one step, the input stage of the next beside the recurrence of this one"
+        )
+        step_dims = [d for d in dims if d in in_dims or d in rec_dims]
+        params = ["bool run", "int t_next", *[f"int {t}" for t in rec_t], x_param]
+        params += [f"int {d}" for d in step_dims]
+        params += nxt_params + cur_params + state_params
+        fn.line(f"static void {base}_step({', '.join(params)}) {{")
+        with fn.indent():
+            fn.line("ERNNC_PRAGMA(HLS DATAFLOW)")
+            fn.line(f"{base}_input(run, t_next, {', '.join(in_args)});")
+            fn.line(f"{base}_recurrent({', '.join(rec_t + rec_args)});")
+        fn.line("}")
+        self.functions.append(fn)
+
+        # the ping-pong buffers: the input stage writes one half while the
+        # recurrent stage reads the other
+        pp = [self.ids(f"{base}_pingpong{k}") for k in range(len(split.boundary))]
+        for name, b, v in zip(pp, buffers, split.boundary):
+            src.line(f"static {b.ctype} {name}[2][{b.capacity}];")
+            banks = buffer_banks(v)
+            if banks > 1:
+                src.line(
+                    f"ERNNC_PRAGMA(HLS ARRAY_PARTITION variable={name} cyclic factor={banks} dim=2)"
+                )
+        first = f"{t_dim} - 1" if op.is_reverse else "0"
+        src.line(f"// the input stage of the first step, then {t_dim} overlapped steps")
+        args = [xv.name, *in_dims, *[f"{p}[0]" for p in pp]]
+        src.line(f"{base}_input({t_dim} > 0, {first}, {', '.join(args)});")
+        src.line(f"for (int s = 0; s < {t_dim}; s++) {{")
+        with src.indent():
+            src.line(f"int {tt} = {f'{t_dim} - 1 - s' if op.is_reverse else 's'};")
+            args = [
+                f"s + 1 < {t_dim}",
+                f"{tt} - 1" if op.is_reverse else f"{tt} + 1",
+                *rec_t,
+                xv.name,
+                *step_dims,
+                *[f"{p}[(s + 1) & 1]" for p in pp],
+                *[f"{p}[s & 1]" for p in pp],
+                *[f.name for f in finals],
+            ]
+            args += [y.name] if y is not None else []
+            args += [lens.name] if lens is not None else []
+            src.line(f"{base}_step({', '.join(args)});")
         src.line("}")
 
     # -- testbench -------------------------------------------------------------------

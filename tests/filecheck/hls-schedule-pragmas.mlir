@@ -1,8 +1,9 @@
-// RUN: ernnc-opt %s -p 'ernn-block-circulant{block=2},ernn-circulant-to-fft,ernn-quantize{precision="fixed<16,6>" activations="pwl:4"},ernn-schedule{device="z7020" clock=250.0 overrides="lanes=2"}' -t hls | filecheck %s
+// RUN: ernnc-opt %s -p 'ernn-block-circulant{block=2},ernn-circulant-to-fft,ernn-quantize{precision="fixed<16,6>" activations="pwl:4"},ernn-schedule{device="z7020" clock=250.0 overrides="lanes=2,overlap=0"}' -t hls | filecheck %s
 // The schedule drives the pragmas: lanes=2 unrolls every element-wise loop
 // and the step's copies by 2 and splits the buffers they touch into 2
 // banks; each FFT block loop takes a block a cycle; the device's part and
-// clock reach build.tcl.
+// clock reach build.tcl. overlap=0 keeps the step's stages one after
+// another (hls-overlap.mlir checks the overlapped form).
 
 // CHECK-LABEL: // ---- build.tcl ----
 // CHECK:       set_part {xc7z020clg400-1}
