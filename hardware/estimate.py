@@ -137,6 +137,16 @@ class Estimate:
 # -- types and sizes ----------------------------------------------------------------
 
 
+def initiation_interval(op: Operation) -> int:
+    """The II a MAC or matvec's pipelined loop can reach: 1 in fixed point; in
+    float, the adder's latency over the independent sums it interleaves (a
+    circ.mac's bins), since each sum waits for its previous add."""
+    if not is_float(op.results[0]):
+        return 1
+    interleaved = tensor_shape(op.operands[0].type)[2] if isinstance(op, circ.MacOp) else 1
+    return max(1, math.ceil(cost.FLOAT_ADD[2] / interleaved))
+
+
 def width(t: Attribute) -> int:
     """Bits of an element: the fixed-point width, 32 for float."""
     f = fixed_of(t)
@@ -406,12 +416,11 @@ class Estimator:
         blocks_out, blocks_in, bins = tensor_shape(op.lhs.type)[:3]
         p = knob(op, "parallel")
         acc_w = width(op.result.type)
+        ii = knob(op, "ii", initiation_interval(op))
         if is_float(op.result):
-            ii = max(1, math.ceil(cost.FLOAT_ADD[2] / bins))
             dsp = 4 * cost.FLOAT_MUL[0] + 4 * cost.FLOAT_ADD[0]
             lut = 4 * cost.FLOAT_MUL[1] + 4 * cost.FLOAT_ADD[1]
         else:
-            ii = 1
             dsp = 4 * self.mult(op.lhs, op.rhs)
             lut = 4 * cost.adder_luts(acc_w)
         bram, lut_mem = self.buffer(op.result, p)
@@ -437,14 +446,12 @@ class Estimator:
         w, x, r = op.operands[0], op.operands[1], op.results[0]
         rows, cols = tensor_shape(r.type)[-1], tensor_shape(x.type)[-1]
         p = knob(op, "parallel")
+        ii = knob(op, "ii", initiation_interval(op))
         if is_float(r):
-            ii, dsp, lut = (
-                cost.FLOAT_ADD[2],
-                cost.FLOAT_MUL[0] + cost.FLOAT_ADD[0],
-                cost.FLOAT_MUL[1] + cost.FLOAT_ADD[1],
-            )
+            dsp = cost.FLOAT_MUL[0] + cost.FLOAT_ADD[0]
+            lut = cost.FLOAT_MUL[1] + cost.FLOAT_ADD[1]
         else:
-            ii, dsp, lut = 1, self.mult(w, x), cost.adder_luts(width(r.type))
+            dsp, lut = self.mult(w, x), cost.adder_luts(width(r.type))
         bram, lut_mem = self.buffer(r, p)
         matrix = getattr(op, "matrix", None)
         label = f"{op.name} {matrix.data}" if matrix is not None else op.name

@@ -5,8 +5,9 @@ of the estimates.
 
 - on the module, ``ernn.target = {device, part, clock_mhz}``;
 - on ``circ.mac``, ``cell.matvec``, ``circ.matvec``:
-  ``ernn.schedule = {parallel = P}``, output blocks (rows, when dense)
-  computed at once;
+  ``ernn.schedule = {parallel = P, ii = I}``, output blocks (rows, when
+  dense) computed at once, and the initiation interval of its pipelined
+  loop (1 in fixed point; a float sum waits for its adder);
 - on ``circ.rfft``, ``circ.irfft``: ``{units = U}``, FFTs at once;
 - on element-wise ops: ``{lanes = L}``, elements per cycle of their fused loop;
 - on weight constants: ``{partition = P}``, the banks their reader's

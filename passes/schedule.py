@@ -30,7 +30,7 @@ from ..dialects import cell, circ, signature
 from ..dialects.shapes import tensor_shape
 from ..hardware import cost
 from ..hardware.devices import RESOURCES, device, devices
-from ..hardware.estimate import Estimate, Estimator, static_shape_key
+from ..hardware.estimate import Estimate, Estimator, initiation_interval, static_shape_key
 from ..hardware.schedule import Target, set_knobs, set_target
 from ..hardware.stages import stages
 
@@ -183,6 +183,9 @@ class Schedule(ModulePass):
         if not (0 < self.max_util <= 1):
             raise PassFailedException(f"max-util {self.max_util:g}: expected a fraction in (0, 1]")
         set_target(op, Target(dev.key, dev.part, float(self.clock)))
+        for o in op.walk():  # the II each MAC's pipeline can reach; pragmas and estimates read it
+            if isinstance(o, cell.MatVecOp | circ.MatVecOp | circ.MacOp):
+                set_knobs(o, ii=initiation_interval(o))
         bounds = parse_dims(self.max_dims)
         from ..backends.hls.emitter import design_sizes
 

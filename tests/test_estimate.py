@@ -49,6 +49,31 @@ def rnn8(block: str = "8") -> object:
 # -- primitives ------------------------------------------------------------------
 
 
+def test_float_macs_take_the_initiation_interval_the_schedule_records():
+    rng = np.random.default_rng(0)
+    w, r = (rng.standard_normal((1, 8, 8)).astype(np.float32) * 0.3 for _ in range(2))
+    node = helper.make_node("RNN", ["X", "W", "R"], ["", "Y_h"], hidden_size=8)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["T", "N", 8])],
+        [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, "N", 8])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(r, "R")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    module = compile_module(model, "scheduled", PipelineOptions(block_size="8"))
+    macs = [o for o in module.walk() if isinstance(o, circ.MacOp)]
+    # a float add takes 5 cycles; the MAC's 5 bins are independent sums: II 1
+    assert macs and all(knob(o, "ii", 0) == 1 for o in macs)
+    module = compile_module(model, "scheduled", PipelineOptions(block_size="2"))
+    macs = [o for o in module.walk() if isinstance(o, circ.MacOp)]
+    assert macs and all(knob(o, "ii", 0) == 3 for o in macs)  # 2 bins: ceil(5 / 2)
+    cycles = estimate(module, KU060, 200.0).cycles_per_step
+    for o in macs:
+        set_knobs(o, ii=1)
+    assert estimate(module, KU060, 200.0).cycles_per_step < cycles  # the estimate reads it
+
+
 def test_dsp_per_multiply_tiles_the_slice_ports():
     assert cost.dsp_per_multiply(16, 16) == 1  # fits 27 x 18
     assert cost.dsp_per_multiply(27, 18) == 1

@@ -510,6 +510,7 @@ class CppPrinter(PointwisePrinter):
         x: Callable[[str, str], str],
         lead: list[str],
         parallel: int = 1,
+        ii: int = 1,
     ) -> None:
         """out[n, m] = sum over k of w(m, k) * x(n, k); ``parallel`` rows at
         once (row m = mm * groups + g, so that each of the P weight banks
@@ -523,7 +524,7 @@ class CppPrinter(PointwisePrinter):
                     src.line(f"{acc_type} acc = 0;")
                     src.line(f"for (int {k} = 0; {k} < {terms}; {k}++) {{")
                     with src.indent():
-                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                        src.line(f"ERNNC_PRAGMA(HLS PIPELINE II={ii})")
                         src.line(f"acc += {w(g, k)} * {x(n, k)};")
                     src.line("}")
                     src.line(f"{out.name}[{n} * {rows} + {g}] = acc;")
@@ -542,7 +543,7 @@ class CppPrinter(PointwisePrinter):
                 src.line(f"for (int mm = 0; mm < {parallel}; mm++) acc[mm] = 0;")
                 src.line(f"for (int {k} = 0; {k} < {terms}; {k}++) {{")
                 with src.indent():
-                    src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                    src.line(f"ERNNC_PRAGMA(HLS PIPELINE II={ii})")
                     src.line(f"for (int mm = 0; mm < {parallel}; mm++) {{")
                     with src.indent():
                         src.line("ERNNC_PRAGMA(HLS UNROLL)")
@@ -571,6 +572,7 @@ class CppPrinter(PointwisePrinter):
             lambda n, j: xv.at(f"{n} * {k} + {j}"),
             xv.shape[:-1],
             knob(op, "parallel"),
+            knob(op, "ii"),
         )
 
     def _print_nn_matmul(self, op: nn.MatMulOp, src: Source) -> None:
@@ -646,6 +648,7 @@ class CppPrinter(PointwisePrinter):
             lambda n, j: xv.at(f"{n} * {k} + {j}"),
             xv.shape[:-1],
             knob(op, "parallel"),
+            knob(op, "ii"),
         )
 
     # -- the FFT form ------------------------------------------------------------
@@ -823,7 +826,7 @@ class CppPrinter(PointwisePrinter):
                 with src.indent():
                     src.line(f"for (int {j} = 0; {j} < {f}; {j}++) {{")
                     with src.indent():
-                        src.line("ERNNC_PRAGMA(HLS PIPELINE II=1)")
+                        src.line(f"ERNNC_PRAGMA(HLS PIPELINE II={knob(op, 'ii')})")
                         src.line(f"for (int pp = 0; pp < {par}; pp++) {{")
                         with src.indent():
                             src.line("ERNNC_PRAGMA(HLS UNROLL)")
