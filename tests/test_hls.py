@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -295,7 +296,7 @@ def test_hostile_names_compile_and_match(tmp_path, options):
 def test_project_is_deterministic_and_has_no_machine_paths(tmp_path):
     """Two runs in fresh interpreters with different hash seeds give the same bytes."""
     for d, seed in (("a", "1"), ("b", "2")):
-        r = subprocess.run(  # noqa: PLW1510 - the status is asserted
+        r = subprocess.run(
             [sys.executable, "-m", "ernnc.compiler.cli", str(EXAMPLE), "-o", str(tmp_path / d)]
             + ["--block-size", "4", "--precision", "auto:16", "-q"],
             check=False,
@@ -435,7 +436,7 @@ def test_csim_errors_are_one_line(tmp_path, capsys):
     out = tmp_path / "out"
     assert main([str(EXAMPLE), "-o", str(out), "--precision", "auto:16", "-q"]) == 0
     env = {"ERNNC_AP_INCLUDE": str(tmp_path / "missing")}
-    r = subprocess.run(  # noqa: PLW1510 - the status is asserted
+    r = subprocess.run(
         [sys.executable, "-m", "ernnc.compiler.cli", "csim", str(out)],
         check=False,
         capture_output=True,
@@ -444,3 +445,25 @@ def test_csim_errors_are_one_line(tmp_path, capsys):
     )
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "ERNNC_AP_INCLUDE" in r.stderr, r.stderr
+
+
+# -- Vitis HLS (not installed where ernnc is tested: skipped unless it is) -----------
+
+VITIS = shutil.which("vitis_hls")
+
+
+@pytest.mark.skipif(VITIS is None, reason="vitis_hls is not on PATH")
+def test_vitis_runs_the_project(tmp_path):
+    """build.tcl as a user runs it: C simulation on the files ernnc csim wrote,
+    synthesis, co-simulation and export, all passing on a small fixed design."""
+    out = build(EXAMPLE, tmp_path / "out", PipelineOptions(block_size="4", precision="auto:16"))
+    assert_matches(run_csim(out, steps=4))
+    hls = out / "hls"
+    r = subprocess.run(  # noqa: PLW1510 - the status is asserted
+        [VITIS, "-f", "build.tcl"], cwd=hls, capture_output=True, text=True, timeout=7200
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    log = r.stdout
+    assert "CSIM DONE" in log or "C-simulation finished successfully" in log, log[-3000:]
+    assert list(hls.glob("ernnc_top_prj/solution1/syn/report/*.rpt"))
+    assert "*** C/RTL co-simulation finished: PASS ***" in log, log[-3000:]
