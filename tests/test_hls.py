@@ -463,7 +463,6 @@ def test_vitis_runs_the_project(tmp_path):
         [VITIS, "-f", "build.tcl"], cwd=hls, capture_output=True, text=True, timeout=7200
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    log = r.stdout
-    assert "CSIM DONE" in log or "C-simulation finished successfully" in log, log[-3000:]
+    log = r.stdout  # csim_design stops the script when the testbench fails
     assert list(hls.glob("ernnc_top_prj/solution1/syn/report/*.rpt"))
     assert "*** C/RTL co-simulation finished: PASS ***" in log, log[-3000:]
