@@ -1,0 +1,3 @@
+"""What every module of ``ernnc explore`` shares."""
+
+PROG = "ernnc explore"
