@@ -378,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--dataset", choices=DATASETS, default=DATASETS[0], help="default %(default)s")
     p.add_argument("--out", type=Path, default=Path("retraining-out"), help="output directory")
     p.add_argument("--seeds", type=int, help="number of seeds (default 3; 1 with --quick)")
+    p.add_argument(
+        "--first-seed", type=int, default=0, help="seeds FIRST, FIRST+1, ... (default 0)"
+    )
     p.add_argument("--blocks", help="block sizes, e.g. 2,4,8,16")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -396,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     rows = [
         row
         for kind in cfg.kinds
-        for seed in range(cfg.seeds)
+        for seed in range(args.first_seed, args.first_seed + cfg.seeds)
         for row in run_one(kind, seed, data, cfg, out, log)
     ]
     seconds = time.perf_counter() - t0
@@ -416,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "classes": data.classes,
         "test_samples": len(data.y_test),
         "config": dataclasses.asdict(cfg),
+        "first_seed": args.first_seed,
         "seconds": seconds,
         "rows": rows,
     }
