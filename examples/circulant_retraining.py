@@ -3,10 +3,20 @@
     pip install -e '.[train]' && pip install --no-deps aeon   # torch 2.13 CPU; aeon for its data files
     python examples/circulant_retraining.py                   # full run, a few minutes on 2 cores
     python examples/circulant_retraining.py --quick           # the reduced setting CI runs
+    python examples/circulant_retraining.py --dataset BasicMotions   # multivariate: W compressed
 
-The task is ItalyPowerDemand (UCR archive, shipped in the aeon wheel): classify a day's 24 hourly
-power-demand readings as October-March or April-September. 67 training days, 1029 test days, so
-one test sample is 0.1 point. For LSTM and GRU classifiers (H=64, a linear head on the last step) it
+Two data sets shipped in the aeon wheel (UCR/UEA archive), ``--dataset``:
+
+- ItalyPowerDemand (default): classify a day's 24 hourly power-demand readings as October-March or
+  April-September. 67 training days, 1029 test days, so one test sample is 0.1 point. Univariate,
+  so each input matrix W is 4H x 1 (3H x 1): block-circulant at any b, not compressed; all the
+  compression is in the recurrent matrices R.
+- BasicMotions: 6 channels (3-D accelerometer and gyroscope of a smart watch, 100 steps at 10 Hz),
+  4 activities, 40 training / 40 test recordings (one test sample is 2.5 points). W is 4H x 6
+  (3H x 6) and is compressed too, so retraining has to recover it as well.
+
+Features, classes and sequence length come from the files. For LSTM and GRU classifiers (H=64, a
+linear head on the last step) it
 
 1. trains the dense model (float, torch);
 2. compiles the dense export with ``ernnc --block-size b``: the compiler projects the weights onto
@@ -15,9 +25,9 @@ one test sample is 0.1 point. For LSTM and GRU classifiers (H=64, a linear head 
    after every step ("retrained", torch float); as a baseline, fine-tunes the projected dense model
    with the projection after every step for the same number of epochs ("proj.+FT");
 4. exports the retrained model (legacy exporter) and compiles it with ernnc at block size b: every
-   matrix must convert losslessly (``exact`` in report.json), and the generated NumPy model must
-   classify the test set as torch does; then again at 16-bit fixed point (``--precision auto:16``,
-   the bit-accurate integer model: "quantized");
+   matrix, W and R, must convert losslessly (``exact`` in report.json), and the generated NumPy
+   model must classify the test set as torch does; then again at 16-bit fixed point
+   (``--precision auto:16``, the bit-accurate integer model: "quantized");
 5. prints the table (mean over seeds) and writes it, with every per-seed number, to OUT/results.json
    and OUT/table.md.
 
@@ -52,7 +62,7 @@ from ernnc.train import (
     ucr,
 )
 
-DATASET = "ItalyPowerDemand"
+DATASETS = ("ItalyPowerDemand", "BasicMotions")
 # fixed point for the "quantized" column: 16 bits, integer bits from the calibrated ranges
 PRECISION = "auto:16"
 
@@ -109,8 +119,9 @@ class Data:
     classes: int
 
 
-def load_data() -> Data:
-    d = ucr.load(DATASET)
+def load_data(name: str = DATASETS[0]) -> Data:
+    """A set shipped in the aeon wheel; features and classes come from the files."""
+    d = ucr.load(name)
 
     def seq_first(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(1, 0, 2))
@@ -193,6 +204,9 @@ class Compiled:
     exact: bool  # every compressed matrix converted losslessly
     ratio_recurrent: float
     ratio_model: float
+    # per kind of matrix, "W" (input) and "R" (recurrent), over every layer and direction:
+    # ratio, exact (every one lossless) and the largest relative projection error
+    matrices: dict[str, dict]
 
 
 def compile_and_score(
@@ -206,12 +220,22 @@ def compile_and_score(
     report = json.loads((out / "report.json").read_text())
     comp = report["compression"]
     pred = np.asarray(_load(out / "model_ref.py").run({"x": data.x_test})["logits"]).argmax(1)
+    matrices = {}
+    for kind in ("W", "R"):
+        group = [m for m in comp["matrices"] if m["name"].rsplit(".", 1)[-1] == kind]
+        matrices[kind] = {
+            "ratio": sum(m["params_dense"] for m in group)
+            / sum(m["params_compressed"] for m in group),
+            "exact": all(m["exact"] for m in group if m["block"] > 1),
+            "rel_error": max(m["rel_error"] for m in group),
+        }
     return Compiled(
         pred,
         float((pred == data.y_test).mean()),
         all(m["exact"] for m in comp["matrices"] if m["block"] > 1),
         comp["recurrent"]["ratio"],
         comp["model"]["ratio"],
+        matrices,
     )
 
 
@@ -281,10 +305,17 @@ def run_one(
             "retrained": retrained_acc,
             "retrained_compiled": compiled.accuracy,
             "retrained_exact": compiled.exact,
+            "retrained_exact_W": compiled.matrices["W"]["exact"],
+            "retrained_exact_R": compiled.matrices["R"]["exact"],
+            # what ernnc's projection loses of the dense model's W and R (relative Frobenius)
+            "projected_error_W": projected.matrices["W"]["rel_error"],
+            "projected_error_R": projected.matrices["R"]["rel_error"],
             "quantized": quant.accuracy,
             # test sequences the fixed-point model classifies as the float one does
             "quantized_agreement": float((quant.predictions == compiled.predictions).mean()),
             "projected_finetune": torch_accuracy(baseline, data),
+            "ratio_W": compiled.matrices["W"]["ratio"],
+            "ratio_R": compiled.matrices["R"]["ratio"],
             "ratio_recurrent": compiled.ratio_recurrent,
             "ratio_model": compiled.ratio_model,
         }
@@ -321,16 +352,19 @@ COLUMNS = [
 
 def table(rows: list[dict]) -> str:
     """Markdown: mean test accuracy over seeds (± std with several seeds)."""
-    head = ["model", "b", "ratio (recurrent / model)", *(title for _, title in COLUMNS)]
+    # a univariate W (4H x 1, 3H x 1) is circulant at any b and not compressed (ratio 1):
+    # its own ratio is shown only when some W is compressed
+    show_w = any(r["ratio_W"] != 1.0 for r in rows)
+    ratios = "ratio (W / recurrent / model)" if show_w else "ratio (recurrent / model)"
+    head = ["model", "b", ratios, *(title for _, title in COLUMNS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind in dict.fromkeys(r["kind"] for r in rows):
         for b in dict.fromkeys(r["block"] for r in rows):
             group = [r for r in rows if r["kind"] == kind and r["block"] == b]
-            cells = [
-                kind,
-                str(b),
-                f"{group[0]['ratio_recurrent']:.2f}x / {group[0]['ratio_model']:.2f}x",
-            ]
+            ratio = f"{group[0]['ratio_recurrent']:.2f}x / {group[0]['ratio_model']:.2f}x"
+            if show_w:
+                ratio = f"{group[0]['ratio_W']:.2f}x / {ratio}"
+            cells = [kind, str(b), ratio]
             for key, _ in COLUMNS:
                 v = 100 * np.array([r[key] for r in group], dtype=np.float64)
                 cells.append(f"{v.mean():.2f}" + (f" ± {v.std(ddof=1):.2f}" if len(v) > 1 else ""))
@@ -341,8 +375,12 @@ def table(rows: list[dict]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="the reduced setting (a few epochs)")
+    p.add_argument("--dataset", choices=DATASETS, default=DATASETS[0], help="default %(default)s")
     p.add_argument("--out", type=Path, default=Path("retraining-out"), help="output directory")
     p.add_argument("--seeds", type=int, help="number of seeds (default 3; 1 with --quick)")
+    p.add_argument(
+        "--first-seed", type=int, default=0, help="seeds FIRST, FIRST+1, ... (default 0)"
+    )
     p.add_argument("--blocks", help="block sizes, e.g. 2,4,8,16")
     p.add_argument("-q", "--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -355,27 +393,33 @@ def main(argv: Sequence[str] | None = None) -> dict:
     torch.set_num_threads(1)  # two threads on small matrices are slower and erratic here
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    data = load_data()
+    data = load_data(args.dataset)
     np.savez(out / "calib.npz", x=data.x_train.numpy())  # calibration: the training set
     t0 = time.perf_counter()
     rows = [
         row
         for kind in cfg.kinds
-        for seed in range(cfg.seeds)
+        for seed in range(args.first_seed, args.first_seed + cfg.seeds)
         for row in run_one(kind, seed, data, cfg, out, log)
     ]
     seconds = time.perf_counter() - t0
     md = table(rows)
     notes = [
         (
-            f"{DATASET}: {data.y_train.numel()} training / {len(data.y_test)} test sequences, "
+            f"{args.dataset}: {data.y_train.numel()} training / {len(data.y_test)} test "
+            f"sequences of {data.x_test.shape[0]} steps x {data.x_test.shape[2]} features, "
+            f"{data.classes} classes; "
             f"test accuracy in %, mean over {cfg.seeds} seed(s); {seconds:.0f} s on "
             f"{torch.get_num_threads()} torch thread(s)."
         ),
     ]
     result = {
-        "dataset": DATASET,
+        "dataset": args.dataset,
+        "features": data.x_test.shape[2],
+        "classes": data.classes,
+        "test_samples": len(data.y_test),
         "config": dataclasses.asdict(cfg),
+        "first_seed": args.first_seed,
         "seconds": seconds,
         "rows": rows,
     }
