@@ -32,6 +32,10 @@ FIXED16 = {"precision": "fixed<16,6>", "activations": "pwl:16"}
 
 def rnn8(block: str = "8") -> object:
     """One RNN layer, input 8, hidden 8: at b = 8 one block per matrix."""
+    return compile_module(rnn8_model(), "quantized", PipelineOptions(block_size=block, **FIXED16))
+
+
+def rnn8_model() -> object:
     rng = np.random.default_rng(0)
     w, r = (rng.standard_normal((1, 8, 8)).astype(np.float32) * 0.3 for _ in range(2))
     node = helper.make_node("RNN", ["X", "W", "R"], ["", "Y_h"], hidden_size=8)
@@ -42,25 +46,14 @@ def rnn8(block: str = "8") -> object:
         [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, "N", 8])],
         [numpy_helper.from_array(w, "W"), numpy_helper.from_array(r, "R")],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    return compile_module(model, "quantized", PipelineOptions(block_size=block, **FIXED16))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 # -- primitives ------------------------------------------------------------------
 
 
 def test_float_macs_take_the_initiation_interval_the_schedule_records():
-    rng = np.random.default_rng(0)
-    w, r = (rng.standard_normal((1, 8, 8)).astype(np.float32) * 0.3 for _ in range(2))
-    node = helper.make_node("RNN", ["X", "W", "R"], ["", "Y_h"], hidden_size=8)
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["T", "N", 8])],
-        [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, "N", 8])],
-        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(r, "R")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = rnn8_model()
     module = compile_module(model, "scheduled", PipelineOptions(block_size="8"))
     macs = [o for o in module.walk() if isinstance(o, circ.MacOp)]
     # a float add takes 5 cycles; the MAC's 5 bins are independent sums: II 1
