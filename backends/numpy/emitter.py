@@ -29,14 +29,13 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Block, Operation, SSAValue
 
 from ...circulant import Blocking, expand, real_dft, real_idft, spectra
-from ...dialects import cell, circ, nn
-from ...dialects import fxp, signature
+from ...dialects import cell, circ, fxp, nn, signature
 from ...dialects.constants import dtype_of, numpy_from_dense
 from ...dialects.fxp import FixedType, fixed_of
-from ...fixedpoint import runtime_source, twiddles
 from ...dialects.shapes import DYN, tensor_shape
-from .gates import is_float_module, prepare_float
+from ...fixedpoint import runtime_source, twiddles
 from .activations import IN_PLACE, activation_statements, float_literal
+from .gates import is_float_module, prepare_float
 from .source import Names, Source
 
 INT64_MAX = 2**63 - 1
@@ -984,48 +983,23 @@ class ModelPrinter:
         ScanPrinter(self, op).print(scope)
 
 
+_MATVECS = (cell.MatVecOp, circ.MatVecOp)
+_ELEMENTWISE = (nn.AddOp, nn.SubOp, nn.MulOp, nn.DivOp, nn.ActOp, nn.ClipOp)
 _HOISTABLE = (
-    cell.MatVecOp,
-    circ.MatVecOp,
+    *_MATVECS,
     circ.RfftOp,
     circ.MacOp,
     circ.IrfftOp,
-    nn.AddOp,
-    nn.SubOp,
-    nn.MulOp,
-    nn.DivOp,
-    nn.ActOp,
-    nn.ClipOp,
+    *_ELEMENTWISE,
     nn.SplitOp,
     fxp.CastOp,
     fxp.PwlOp,
     fxp.LutOp,
 )
-_BUFFERED = (
-    cell.MatVecOp,
-    circ.MatVecOp,
-    circ.MacOp,
-    nn.AddOp,
-    nn.SubOp,
-    nn.MulOp,
-    nn.DivOp,
-    nn.ActOp,
-    nn.ClipOp,
-)
+_BUFFERED = (*_MATVECS, circ.MacOp, *_ELEMENTWISE)
 _STEP_BUFFERED = (*_BUFFERED, circ.RfftOp, circ.IrfftOp)
-_MATVECS = (cell.MatVecOp, circ.MatVecOp)
 # step ops that a feature-major step ([F, N] arrays) prints
-_FEATURE_MAJOR = (
-    cell.MatVecOp,
-    circ.MatVecOp,
-    nn.AddOp,
-    nn.SubOp,
-    nn.MulOp,
-    nn.DivOp,
-    nn.ActOp,
-    nn.ClipOp,
-    nn.SplitOp,
-)
+_FEATURE_MAJOR = (*_MATVECS, *_ELEMENTWISE, nn.SplitOp)
 # A feature-major step reads a constant W [M, K] as stored (rows: OpenBLAS's
 # dot-product kernels) from K = 256 on, below that as the F-ordered view W.T.T
 # (its axpy kernels), which measured faster at K = 128 for N = 1 and 32.
