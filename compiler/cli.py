@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pipeline_options(args: argparse.Namespace):
+    from ..passes.quantize import activation_spec
     from ..precision import PrecisionError, parse_precision
     from .errors import ErnncError
     from .pipeline import PipelineOptions
@@ -253,15 +254,14 @@ def _pipeline_options(args: argparse.Namespace):
     except PrecisionError as e:
         raise ErnncError(f"--precision: {e}") from None
     impl = args.activations or ("pwl:64" if quantized else "exact")
-    kind, _, n = impl.partition(":")
     if impl == "exact":
         if quantized:
             raise ErnncError(
                 "--activations exact needs float precision; use pwl:N or lut:N in fixed point"
             )
-    elif kind not in ("pwl", "lut") or not n.isdigit() or not 1 <= int(n) <= 65536:
+    elif activation_spec(impl) is None:
         raise ErnncError(
-            f"--activations {impl!r}: expected pwl:N, lut:N (1 <= N <= 65536) or exact"
+            f"--activations {impl!r}: expected pwl:N, lut:N (2 <= N <= 65536) or exact"
         )
     elif not quantized:
         raise ErnncError(

@@ -44,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument(
-        "--steps", type=int, default=8, help="sequence length of random inputs (default 8)"
+        "--steps",
+        type=int,
+        default=None,
+        help="sequence length of random inputs (default 8, at most the design's bound)",
     )
     p.add_argument(
         "--samples",
@@ -101,6 +104,12 @@ class CsimResult:
     notes: list[str] = field(default_factory=list)  # e.g. the bounds this build raised
 
 
+def _bounds(manifest: dict, axis: str) -> list[int]:
+    """The bounds of the symbolic dims at ``axis`` (time_axis, batch_axis) of the inputs."""
+    dims = {p["dims"][p[axis]] for p in manifest["inputs"] if axis in p}
+    return [manifest["dims"][d]["max"] for d in dims if d in manifest["dims"]]
+
+
 def _load_model_ref(path: Path):
     spec = importlib.util.spec_from_file_location("ernnc_csim_model_ref", path)
     assert spec is not None and spec.loader is not None
@@ -123,7 +132,7 @@ def run_csim(
     inputs_file: Path | None = None,
     *,
     seed: int = 0,
-    steps: int = 8,
+    steps: int | None = None,
     samples: int | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     ap_include: str | None = None,
@@ -160,12 +169,11 @@ def run_csim(
             for p in manifest["inputs"]
             if "time_axis" in p
         }
-        if samples is None:  # within the design's bounds, so make csim runs them as built
-            batch_dims = {
-                p["dims"][p["batch_axis"]] for p in manifest["inputs"] if "batch_axis" in p
-            }
-            bounds = [manifest["dims"][d]["max"] for d in batch_dims if d in manifest["dims"]]
-            samples = min([2, *bounds])
+        # within the design's bounds by default, so that make csim runs them as built
+        if samples is None:
+            samples = min([2, *_bounds(manifest, "batch_axis")])
+        if steps is None:
+            steps = min([8, *_bounds(manifest, "time_axis")])
         inputs = random_inputs_for(sig, samples=samples, steps=steps, seed=seed, axes=axes)
 
     # the symbolic dims' sizes, and bounds raised where the inputs exceed them
@@ -292,7 +300,7 @@ def main(argv: list[str]) -> int:
             cxx=args.cxx,
             optimize=f"-O{args.optimize}" if args.optimize else None,
         )
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - every failure becomes one line
         return exit_status("ernnc csim", e, args.traceback)
     print(format_result(result, args.tolerance))
     for w in [*result.notes, *result.warnings]:

@@ -276,7 +276,8 @@ def grid(fn: str, segments: int, fin: Fmt, scale: float = 1.0) -> tuple[float, i
     """(lo, step_log2): ``segments`` segments of a power-of-two width covering
     the function's range (and no more than the input can reach)."""
     half = min(_OUTSIDE[fn][0] * scale, max(abs(fin.min_value), fin.max_value))
-    step_log2 = math.ceil(math.log2(2 * half / segments))
+    # segments // 2 of them below 0 must reach -half (an odd count's extra one is above 0)
+    step_log2 = math.ceil(math.log2(half / (segments // 2)))
     step_log2 = max(step_log2, -fin.f)  # no finer than the input resolution
     # lo on the grid of the step; an odd count has its extra segment above 0
     return -(segments // 2) * 2.0**step_log2, step_log2

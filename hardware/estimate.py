@@ -245,21 +245,15 @@ class Estimator:
 
     def step(self, op: cell.ScanOp, where: str) -> Cost:
         """The step's own loops: x_t in, then the states and y out."""
-        lanes = knob(op, "lanes")
-        features = tensor_shape(op.x.type)[-1]
-        widest = max(tensor_shape(r.type)[-1] for r in op.finals)
-        bram = lut = 0.0
-        for v in [op.body.block.args[0], *op.finals, op.y]:
-            b, lt = self.buffer(v, lanes)
-            bram, lut = bram + b, lut + lt
+        x_in, out = self.step_copies(op, where)
         return Cost(
             f"{op.kind.data} step: x_t in, states and y out",
             where,
-            f"lanes={lanes}",
-            math.ceil(features / lanes) + math.ceil(widest / lanes) + 2 * cost.LOOP_DEPTH,
-            bram36=bram,
-            lut=int(lut) + 2 * cost.LOOP_LUT,
-            ff=2 * cost.LOOP_FF + lanes * sum(width(r.type) for r in op.finals),
+            x_in.knob,
+            x_in.cycles + out.cycles,
+            bram36=x_in.bram36 + out.bram36,
+            lut=x_in.lut + out.lut,
+            ff=x_in.ff + out.ff,
         )
 
     def step_copies(self, op: cell.ScanOp, where: str) -> tuple[Cost, Cost]:

@@ -50,13 +50,26 @@ TWIDDLE_FRAC = 16
 MARGIN = 1.25
 
 
-def parse_activations(spec: str) -> tuple[str, int]:
+# segments of a fitted activation: at least one on each side of 0
+SEGMENTS = range(2, 65537)
+
+
+def activation_spec(spec: str) -> tuple[str, int] | None:
+    """``"pwl:64"`` -> ("pwl", 64); None if it is not pwl:N or lut:N in SEGMENTS."""
     kind, _, n = spec.partition(":")
-    if kind not in ("pwl", "lut") or not n.isdigit() or int(n) < 1:
-        raise PassFailedException(
-            f"activations {spec!r}: expected pwl:N or lut:N with N >= 1 (exact needs float precision)"
-        )
+    if kind not in ("pwl", "lut") or not n.isdigit() or int(n) not in SEGMENTS:
+        return None
     return kind, int(n)
+
+
+def parse_activations(spec: str) -> tuple[str, int]:
+    parsed = activation_spec(spec)
+    if parsed is None:
+        raise PassFailedException(
+            f"activations {spec!r}: expected pwl:N or lut:N with 2 <= N <= 65536 "
+            "(exact needs float precision)"
+        )
+    return parsed
 
 
 _LAYOUT = (

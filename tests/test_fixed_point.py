@@ -87,14 +87,16 @@ def test_activation_tables_are_fitted():
     assert errors[("Sigmoid", "lut")] < 3e-3
 
 
-@pytest.mark.parametrize("n", [1, 3, 5, 7, 21])
+@pytest.mark.parametrize("n", [3, 5, 7, 21])
 def test_odd_segment_counts_stay_on_the_grid(n):
     fin = Fmt(16, 4, True, True)
     fout = Fmt(16, 2, True, True)
     for table in (fit_pwl("Tanh", 0.0, 0.0, n, fin), build_lut("Tanh", 0.0, 0.0, n, fin, fout)):
         step = 2.0**table.step_log2
         assert table.lo / step == int(table.lo / step)  # what fxp.pwl's verifier asks
-        assert table.lo <= 0 <= table.lo + n * step
+        # each side of 0 covered at least as far as by one segment fewer (an even count)
+        even = fit_pwl("Tanh", 0.0, 0.0, n - 1, fin)
+        assert table.lo <= even.lo and table.lo + n * step >= -even.lo
     errors = [
         max_error(fit_pwl("Tanh", 0.0, 0.0, k, fin), "Tanh", 0, 0, fin, fout) for k in (5, 21)
     ]
@@ -356,4 +358,18 @@ def test_exact_activations_need_float():
     with pytest.raises(ErnncError, match="activations"):
         compile_module(
             lstm(8, 4), "quantized", PipelineOptions(precision="fixed<16,6>", activations="exact")
+        )
+
+
+@pytest.mark.parametrize("impl", ["pwl:1", "lut:0", "pwl:65537", "cubic:8"])
+def test_activation_specs_need_a_segment_on_each_side_of_zero(impl, tmp_path, capsys):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(lstm(8, 4).SerializeToString())
+    argv = [str(path), "-o", str(tmp_path / "o"), "--precision", "auto:16", "--activations", impl]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected pwl:N, lut:N (2 <= N <= 65536)" in err, err
+    with pytest.raises(ErnncError, match="2 <= N <= 65536"):
+        compile_module(
+            lstm(8, 4), "quantized", PipelineOptions(precision="auto:16", activations=impl)
         )

@@ -376,6 +376,10 @@ def test_csim_raises_the_bounds_its_inputs_need(tmp_path):
     # by default the random inputs stay within the bounds: make csim reruns them as built
     result = run_csim(out)
     assert result.notes == [] and "-DERNNC_MAX" not in (out / "hls" / "csim.log").read_text()
+    short = build(EXAMPLE, tmp_path / "short", PipelineOptions(), max_dims=(("T", 4),))
+    result = run_csim(short)
+    assert_matches(result)
+    assert result.notes == [] and "-DERNNC_MAX" not in (short / "hls" / "csim.log").read_text()
 
 
 def test_csim_reads_inputs_from_npz(tmp_path):

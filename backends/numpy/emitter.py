@@ -109,9 +109,9 @@ def is_matvec_weight(v: SSAValue) -> bool:
 
 def _is_transposed_gemm_b(v: SSAValue) -> bool:
     """A constant read only as a Gemm's transposed B (stored transposed)."""
-    uses = [u.operation for u in v.uses]
-    return bool(uses) and all(
-        isinstance(u, nn.GemmOp) and u.b is v and u.trans_b.value.data for u in uses
+    return _is_weight_of(v, nn.GemmOp, "b") and all(
+        u.operation.trans_b.value.data
+        for u in v.uses  # type: ignore[attr-defined]
     )
 
 

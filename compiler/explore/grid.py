@@ -79,12 +79,14 @@ def _items(option: str, text: str) -> list[str]:
 
 
 def _activation(impl: str) -> str:
-    kind, _, n = impl.partition(":")
-    if kind not in ("pwl", "lut") or not n.isdigit() or not 1 <= int(n) <= 65536:
+    from ...passes.quantize import activation_spec
+
+    parsed = activation_spec(impl)
+    if parsed is None:
         raise ErnncError(
-            f"--activations {impl!r}: expected pwl:N or lut:N (1 <= N <= 65536), comma-separated"
+            f"--activations {impl!r}: expected pwl:N or lut:N (2 <= N <= 65536), comma-separated"
         )
-    return f"{kind}:{int(n)}"
+    return f"{parsed[0]}:{parsed[1]}"
 
 
 def parse_grid(args: argparse.Namespace) -> Grid:
