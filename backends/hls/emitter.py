@@ -749,20 +749,25 @@ class CppPrinter(PointwisePrinter):
         if units > 1:
             src.line(f"ERNNC_PRAGMA(HLS UNROLL factor={units})")
 
+    def _fft_of(self, op: circ.RfftOp | circ.IrfftOp) -> tuple[str, str, str]:
+        """The FFT helper of ``op``'s block size and formats: (name, stage-0
+        type, last-stage type); fixed point rounds as its result's format."""
+        b = op.block.value.data
+        out_t = self.ctype(op.result.type)
+        data = fixed_of(op.input.type)
+        if data is None:
+            return self._fft_helper(b, None, None, "trn", out_t)
+        rt = fixed_of(op.result.type)
+        assert rt is not None
+        frac = op.twiddle_frac.value.data if op.twiddle_frac is not None else None
+        return self._fft_helper(b, data, frac, rt.round_mode, out_t)
+
     def _print_circ_rfft(self, op: circ.RfftOp, src: Source) -> None:
         b = op.block.value.data
         xv = self.vars[op.input]
         k = int(xv.shape[-1])
         q, f = -(-k // b), b // 2 + 1
-        fx = fixed_of(op.input.type)
-        frac = op.twiddle_frac.value.data if op.twiddle_frac is not None else None
-        out_t = self.ctype(op.result.type)
-        if fx is not None:
-            rt = fixed_of(op.result.type)
-            assert rt is not None
-            fft, stage0, last = self._fft_helper(b, fx, frac, rt.round_mode, out_t)
-        else:
-            fft, stage0, last = self._fft_helper(b, None, None, "trn", out_t)
+        fft, stage0, last = self._fft_of(op)
         out = self.declare(
             op.result,
             xv.shape[:-1] + [str(q), str(f), "2"],
@@ -863,18 +868,13 @@ class CppPrinter(PointwisePrinter):
         rows, gates = op.rows, len(op.gates)
         per = p // gates
         lead = av.shape[:-3]
-        fa = fixed_of(op.input.type)
         out_t = self.ctype(op.result.type)
         out = self.declare(op.result, lead + [str(rows)], av.bound[:-3] + [str(rows)], "y", src)
-        frac = op.twiddle_frac.value.data if op.twiddle_frac is not None else None
-        if fa is not None:
-            rt = fixed_of(op.result.type)
-            assert rt is not None
-            fft, stage0, last = self._fft_helper(b, fa, frac, rt.round_mode, out_t)
+        fft, stage0, last = self._fft_of(op)
+        if fixed_of(op.input.type) is not None:
             # the real part is b * x: the division by b moves the binary point
             scale = lambda v: f"ernnc_from_raw<{out_t}>(ernnc_raw({v}))"
         else:
-            fft, stage0, last = self._fft_helper(b, None, None, "trn", out_t)
             scale = lambda v: f"{v} / {b}"
         n, blk = self.fresh("n"), self.fresh("p")
         src.line(f"for (int {n} = 0; {n} < {product(lead)}; {n}++) {{")
